@@ -3231,6 +3231,99 @@ describe("resumption", () => {
     }
   });
 
+  test("a client that read the catch-up of a session taken up while its store was slow, and names its last event, is not sent it again", async () => {
+    const { app, config, log } = await startApp(ERP_ENV);
+    const store = app.store?.sessions as SessionLog;
+    const start = async () => {
+      const sessions = mcpSessions(app, log, { ...sessionOptions(config), maxSessions: 10, idleMs: 60_000 });
+      const listener = await startListener({
+        webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
+        mode: "serve",
+        store: app.store,
+        log,
+        routes: sessions,
+        named: config.named,
+        drainMs: config.core.stopSeconds * 1000,
+      });
+      return { url: listener.url, sessions, stop: () => Promise.all([sessions.close(), listener.close()]) };
+    };
+    const updated = (events: { data: string }[]) =>
+      events
+        .filter((e) => e.data.includes("notifications/resources/updated"))
+        .map((e) => (JSON.parse(e.data) as { params: { uri: string } }).params.uri);
+    /** A GET whose connection closes as soon as it is answered, its stream unread. */
+    const unread = async (url: string, headers: Record<string, string>) => {
+      const controller = new AbortController();
+      const own = new Agent();
+      const response = await request(`${url}/mcp`, { headers, signal: controller.signal, dispatcher: own });
+      expect(response.statusCode).toBe(200);
+      controller.abort();
+      await own.destroy();
+    };
+    try {
+      const added = await app.store?.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId: "dropped-while-slow",
+        headers: {},
+        body: Buffer.from("{}"),
+        receivedAt: clock.now(),
+      });
+      const uri = `events://event/${added?.id}`;
+      const first = await start();
+      const { session, stream } = await subscribedSession(first.url);
+      const subscribed = await request(`${first.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({ jsonrpc: "2.0", id: 3, method: "resources/subscribe", params: { uri } }),
+        headers: { ...mcpHeaders, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" },
+      });
+      await subscribed.body.dump();
+      await first.stop();
+
+      // Retention drops the event while no server holds the session: the catch-up tells of it, and
+      // the take-up then writes the subscriptions without it, which the store holds.
+      await app.store?.expire(clock.now() + 400 * 24 * 3_600_000);
+      const keep = store.keepSubscriptions.bind(store);
+      let release = () => {};
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let writing = () => {};
+      const written = new Promise<void>((resolve) => {
+        writing = resolve;
+      });
+      vi.spyOn(store, "keepSubscriptions").mockImplementationOnce(async (...args) => {
+        writing();
+        await held;
+        await keep(...args);
+      });
+      const second = await start();
+      const caughtUp = readStream(`${second.url}/mcp`, stream, (events) => updated(events).includes(uri));
+      await written;
+      // Meanwhile the client is answered on the session: a message stored after the catch-up's last.
+      const pinged = await request(`${second.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({ jsonrpc: "2.0", id: 4, method: "ping" }),
+        headers: { ...mcpHeaders, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" },
+      });
+      expect(await pinged.body.text()).toContain('"result":{}');
+      release();
+      const read = await caughtUp;
+      expect(updated(read)).toContain(uri);
+
+      // Back with the id of the catch-up's last event (its connection closing unread), then without any: it is not sent it again.
+      await unread(second.url, { ...stream, "last-event-id": read.at(-1)?.id as string });
+      await expect.poll(() => second.sessions.streams()).toBe(0);
+      const again = readStream(`${second.url}/mcp`, stream, () => false);
+      await expect.poll(() => second.sessions.streams()).toBe(1);
+      await second.stop();
+      expect(updated(await again)).toEqual([]);
+    } finally {
+      await app.close();
+    }
+  });
+
   test("a client that read what changed while no server held its session, and sends on, is not sent it again when it comes back without Last-Event-ID", async () => {
     const { app, config, log } = await startApp(ERP_ENV);
     const start = async () => {

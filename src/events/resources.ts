@@ -416,26 +416,26 @@ export function registerEventResources(
   };
   const listening = () => initialized && server.isConnected();
   /** Tells the subscriptions of `what`, the list's URI or events' ids, each under the URI its client gave. */
-  const notify = (what: string[]) => {
+  const notify = async (what: string[]) => {
     if (!listening()) return;
-    for (const name of what) {
+    const sends = what.flatMap((name) => {
       const uri = held.get(name);
-      if (uri === undefined) continue;
-      server.server.sendResourceUpdated({ uri }).catch((err) => log.debug(`resource update not sent: ${err}`));
-    }
+      return uri === undefined ? [] : [server.server.sendResourceUpdated({ uri })];
+    });
+    await Promise.all(sends.map((sent) => sent.catch((err) => log.debug(`resource update not sent: ${err}`))));
   };
   // A client that hears the list changed reads it again: a burst of webhooks is told at most once a
   // window, at its start and, if more came, at its end.
   let listWindow: NodeJS.Timeout | undefined;
   let listChangedMeanwhile = false;
-  const listChanged = () => {
+  const listChanged = (): Promise<void> => {
     if (listWindow) {
       listChangedMeanwhile = true;
-      return;
+      return Promise.resolve();
     }
-    if (listening()) {
-      server.server.sendResourceListChanged().catch((err) => log.debug(`list change not sent: ${err}`));
-    }
+    const sent = listening()
+      ? server.server.sendResourceListChanged().catch((err) => log.debug(`list change not sent: ${err}`))
+      : Promise.resolve();
     listWindow = setTimeout(() => {
       listWindow = undefined;
       if (listChangedMeanwhile) {
@@ -444,6 +444,7 @@ export function registerEventResources(
       }
     }, LIST_CHANGED_WINDOW_MS);
     listWindow.unref();
+    return sent;
   };
   let heardSeq = 0;
   const heard = (seq: number) => {
@@ -465,7 +466,8 @@ export function registerEventResources(
   // An acknowledgement changes the event, and the list's "acked" flag when the list shows it.
   const stopAcks = store.onAck((ids) => {
     notify(ids);
-    if (held.has(RECENT_URI) && listening()) void listShows(ids).then((shows) => shows && notify([RECENT_URI]));
+    if (held.has(RECENT_URI) && listening())
+      void listShows(ids).then((shows) => (shows ? notify([RECENT_URI]) : undefined));
   });
   // A dropped event changes: a read says it is gone. The list changes where it showed one, or said
   // that older events were stored: where no more than it shows are left.
@@ -518,8 +520,11 @@ export function registerEventResources(
       // One the store could not say of (null) is taken to have changed, as the list above.
       const changed = looked.filter(([, event]) => event === undefined || event === null || ackedSince(event.ackedAt));
       const recentChanged = stored || recent === undefined || recent.some((event) => ackedSince(event.ackedAt));
-      notify([...changed.map(([id]) => id), ...(recentChanged ? [RECENT_URI] : [])]);
-      if (stored) listChanged();
+      // Resolved once its client's stream holds them: what the catch-up sent is known by then.
+      await Promise.all([
+        notify([...changed.map(([id]) => id), ...(recentChanged ? [RECENT_URI] : [])]),
+        stored && listChanged(),
+      ]);
       await forget(looked.filter(([, event]) => event === undefined).map(([id]) => id));
     },
   };

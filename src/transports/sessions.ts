@@ -454,9 +454,9 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
       if (!open.has(taken.id)) await transport.close();
       // Kept for its client's notification stream, which comes back for what this copy sent.
       else {
-        await session.missedSince(taken.lastSeen, taken.heardSeq);
+        const through = await replay.lastSentBy(() => session.missedSince(taken.lastSeen, taken.heardSeq));
         const { catchingUp } = open.get(taken.id) ?? {};
-        if (catchingUp) catchingUp.through = replay.newest();
+        if (catchingUp) catchingUp.through = through ?? replay.newest();
       }
     }
     return transport;

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import type { EventId, EventStore, StreamId } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
@@ -441,6 +442,8 @@ export class ReplayBuffer implements EventStore {
 
   async storeEvent(stream: StreamId, message: JSONRPCMessage): Promise<EventId> {
     const id = this.#store(stream, message);
+    const sending = this.#sending.getStore();
+    if (sending) sending.last = this.#seq;
     this.#queuing.push(this.#seq);
     queueMicrotask(this.#queuedNext);
     return id;
@@ -491,6 +494,20 @@ export class ReplayBuffer implements EventStore {
   /** The number of the newest message kept. */
   newest(): number {
     return this.#seq;
+  }
+
+  /** What `lastSentBy` counts the messages of. */
+  readonly #sending = new AsyncLocalStorage<{ last?: number }>();
+
+  /**
+   * The number of the last message `send` stored of those it sent itself, once it resolved (with
+   * each of them stored); undefined if it sent none. What the session sent meanwhile otherwise (a
+   * call's answer, an event it heard of) is not counted.
+   */
+  async lastSentBy(send: () => Promise<void>): Promise<number | undefined> {
+    const sent: { last?: number } = {};
+    await this.#sending.run(sent, send);
+    return sent.last;
   }
 
   /** Whether `lastId` names this copy's message numbered `seq`, or a later one: its client heard that far. */
