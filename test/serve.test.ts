@@ -3324,6 +3324,53 @@ describe("resumption", () => {
     }
   });
 
+  test("a client of a session taken up with nothing to catch up is not sent again, back without Last-Event-ID, what it read on its stream", async () => {
+    const { app, config, log } = await startApp(ERP_ENV);
+    const start = async () => {
+      const sessions = mcpSessions(app, log, { ...sessionOptions(config), maxSessions: 10, idleMs: 60_000 });
+      const listener = await startListener({
+        webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
+        mode: "serve",
+        store: app.store,
+        log,
+        routes: sessions,
+        named: config.named,
+        drainMs: config.core.stopSeconds * 1000,
+      });
+      return { url: listener.url, sessions, stop: () => Promise.all([sessions.close(), listener.close()]) };
+    };
+    const updates = (events: { data: string }[]) =>
+      events.filter((e) => e.data.includes("notifications/resources/updated")).length;
+    try {
+      const first = await start();
+      const { stream } = await subscribedSession(first.url);
+      await first.stop();
+
+      // Nothing changed while no server held the session.
+      const second = await start();
+      const live = readStream(`${second.url}/mcp`, stream, (events) => updates(events) > 0);
+      await expect.poll(() => second.sessions.streams()).toBe(1);
+      await app.store?.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId: "heard-after-take-up",
+        headers: {},
+        body: Buffer.from("{}"),
+        receivedAt: clock.now(),
+      });
+      expect(updates(await live)).toBe(1);
+      await expect.poll(() => second.sessions.streams()).toBe(0);
+      // Back without Last-Event-ID, as a client that keeps no event ids is: the stream starts afresh.
+      const again = readStream(`${second.url}/mcp`, stream, () => false);
+      await expect.poll(() => second.sessions.streams()).toBe(1);
+      await second.stop();
+      expect(updates(await again)).toBe(0);
+    } finally {
+      await app.close();
+    }
+  });
+
   test("a client that read what changed while no server held its session, and sends on, is not sent it again when it comes back without Last-Event-ID", async () => {
     const { app, config, log } = await startApp(ERP_ENV);
     const start = async () => {

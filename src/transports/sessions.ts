@@ -88,7 +88,8 @@ export interface Open {
    * stream (what changed while no server held the session): a GET names the catch-up's last message
    * (`through`, in the copy's replay buffer) or a later one, or a POST comes while a stream is open.
    * Its client had heard of the events up to `heardSeq`. A stream that closed before its client read
-   * the catch-up, or a GET naming an event before it, leaves it so; undefined once caught up.
+   * the catch-up, or a GET naming an event before it, leaves it so; undefined once caught up, or
+   * when the copy had nothing to catch up.
    */
   catchingUp: { heardSeq: number; through: number } | undefined;
 }
@@ -455,8 +456,12 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
       // Kept for its client's notification stream, which comes back for what this copy sent.
       else {
         const through = await replay.lastSentBy(() => session.missedSince(taken.lastSeen, taken.heardSeq));
-        const { catchingUp } = open.get(taken.id) ?? {};
-        if (catchingUp) catchingUp.through = through ?? replay.newest();
+        const entry = open.get(taken.id);
+        if (entry?.catchingUp) {
+          // Nothing to catch up: a GET without Last-Event-ID is sent nothing kept, as MCP has it.
+          if (through === undefined) entry.catchingUp = undefined;
+          else entry.catchingUp.through = through;
+        }
       }
     }
     return transport;

@@ -491,11 +491,6 @@ export class ReplayBuffer implements EventStore {
     return (await this.getStreamIdForEventId(lastId)) ?? "";
   }
 
-  /** The number of the newest message kept. */
-  newest(): number {
-    return this.#seq;
-  }
-
   /** What `lastSentBy` counts the messages of. */
   readonly #sending = new AsyncLocalStorage<{ last?: number }>();
 
