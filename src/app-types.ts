@@ -1,5 +1,6 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { RequestId } from "@modelcontextprotocol/sdk/types.js";
+import type { Sending } from "./events/resources.js";
 import type { EventStore } from "./events/store.js";
 import type { HttpClient } from "./http/client.js";
 import type { Log } from "./log.js";
@@ -39,7 +40,7 @@ export interface Session {
    * where some were stored after the one of sequence number `heardSeq` (0: it heard of none), the
    * events acknowledged or dropped.
    */
-  missedSince(at: number, heardSeq: number): Promise<void>;
+  missedSince(at: number, heardSeq: number, sending?: Sending): Promise<void>;
   /** The newest event its client was told of (0 where it shows no events, or the store has yet to say). */
   heardSeq(): number;
   /** Stops the session's event notifications and closes its server. */

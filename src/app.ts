@@ -842,7 +842,7 @@ export async function startApp(
         subscriptions: subscribed,
         lost,
         widen,
-        missedSince: async (at, heardSeq) => eventResources?.missedSince(at, heardSeq),
+        missedSince: async (at, heardSeq, sending) => eventResources?.missedSince(at, heardSeq, sending),
         heardSeq: () => eventResources?.heardSeq() ?? 0,
         async close() {
           sessions.delete(late);

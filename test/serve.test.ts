@@ -1,3 +1,4 @@
+import { executionAsyncId } from "node:async_hooks";
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
@@ -3366,6 +3367,50 @@ describe("resumption", () => {
       await expect.poll(() => second.sessions.streams()).toBe(1);
       await second.stop();
       expect(updates(await again)).toBe(0);
+    } finally {
+      await app.close();
+    }
+  });
+
+  test("a server that took up a session with a catch-up to send still runs its calls without async hooks, which cost each promise", async (ctx) => {
+    // With async hooks on, a promise's callback runs under an async id; without, under none (0).
+    const hooksOn = () => Promise.resolve().then(() => executionAsyncId() !== 0);
+    // Turned on before in this process, by other code: a take-up cannot be told to.
+    if (await hooksOn()) ctx.skip();
+    const { app, config, log } = await startApp(ERP_ENV);
+    const start = async () => {
+      const sessions = mcpSessions(app, log, { ...sessionOptions(config), maxSessions: 10, idleMs: 60_000 });
+      const listener = await startListener({
+        webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
+        mode: "serve",
+        store: app.store,
+        log,
+        routes: sessions,
+        named: config.named,
+        drainMs: config.core.stopSeconds * 1000,
+      });
+      return { url: listener.url, sessions, stop: () => Promise.all([sessions.close(), listener.close()]) };
+    };
+    try {
+      const first = await start();
+      const { stream } = await subscribedSession(first.url);
+      await first.stop();
+      await app.store?.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId: "stored-while-no-server-held",
+        headers: {},
+        body: Buffer.from("{}"),
+        receivedAt: clock.now(),
+      });
+      const second = await start();
+      const caughtUp = readStream(`${second.url}/mcp`, stream, (events) =>
+        events.some((e) => e.data.includes("notifications/resources/updated")),
+      );
+      await caughtUp;
+      await second.stop();
+      expect(await hooksOn()).toBe(false);
     } finally {
       await app.close();
     }

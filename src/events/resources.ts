@@ -131,6 +131,13 @@ function refuseLongUri(uri: string): void {
     throw new ProtocolError(ErrorCode.InvalidParams, `A resource URI here has at most ${MAX_URI} characters`);
   }
 }
+/**
+ * Makes `send`, one notification's: a session taken up on a server learns so which messages its
+ * catch-up (`missedSince`) stored.
+ */
+export type Sending = (send: () => Promise<void>) => Promise<void>;
+const sendNow: Sending = (send) => send();
+
 /** A session's event resources, as registerEventResources serves them. */
 export interface EventResources {
   /** Stops the notifications. */
@@ -141,7 +148,7 @@ export interface EventResources {
    * sequence number `heardSeq` (0: it heard of none), and what it subscribed to of the recent events
    * and the events acknowledged or dropped.
    */
-  missedSince(at: number, heardSeq: number): Promise<void>;
+  missedSince(at: number, heardSeq: number, sending?: Sending): Promise<void>;
   /**
    * The newest event the session's client was told of, or that was stored as it began to listen:
    * it has not heard of one stored after. 0 until the store said.
@@ -416,26 +423,28 @@ export function registerEventResources(
   };
   const listening = () => initialized && server.isConnected();
   /** Tells the subscriptions of `what`, the list's URI or events' ids, each under the URI its client gave. */
-  const notify = async (what: string[]) => {
+  const notify = (what: string[], sending = sendNow) => {
     if (!listening()) return;
-    const sends = what.flatMap((name) => {
+    for (const name of what) {
       const uri = held.get(name);
-      return uri === undefined ? [] : [server.server.sendResourceUpdated({ uri })];
-    });
-    await Promise.all(sends.map((sent) => sent.catch((err) => log.debug(`resource update not sent: ${err}`))));
+      if (uri === undefined) continue;
+      sending(() => server.server.sendResourceUpdated({ uri })).catch((err) =>
+        log.debug(`resource update not sent: ${err}`),
+      );
+    }
   };
   // A client that hears the list changed reads it again: a burst of webhooks is told at most once a
   // window, at its start and, if more came, at its end.
   let listWindow: NodeJS.Timeout | undefined;
   let listChangedMeanwhile = false;
-  const listChanged = (): Promise<void> => {
+  const listChanged = (sending = sendNow) => {
     if (listWindow) {
       listChangedMeanwhile = true;
-      return Promise.resolve();
+      return;
     }
-    const sent = listening()
-      ? server.server.sendResourceListChanged().catch((err) => log.debug(`list change not sent: ${err}`))
-      : Promise.resolve();
+    if (listening()) {
+      sending(() => server.server.sendResourceListChanged()).catch((err) => log.debug(`list change not sent: ${err}`));
+    }
     listWindow = setTimeout(() => {
       listWindow = undefined;
       if (listChangedMeanwhile) {
@@ -444,7 +453,6 @@ export function registerEventResources(
       }
     }, LIST_CHANGED_WINDOW_MS);
     listWindow.unref();
-    return sent;
   };
   let heardSeq = 0;
   const heard = (seq: number) => {
@@ -466,8 +474,7 @@ export function registerEventResources(
   // An acknowledgement changes the event, and the list's "acked" flag when the list shows it.
   const stopAcks = store.onAck((ids) => {
     notify(ids);
-    if (held.has(RECENT_URI) && listening())
-      void listShows(ids).then((shows) => (shows ? notify([RECENT_URI]) : undefined));
+    if (held.has(RECENT_URI) && listening()) void listShows(ids).then((shows) => shows && notify([RECENT_URI]));
   });
   // A dropped event changes: a read says it is gone. The list changes where it showed one, or said
   // that older events were stored: where no more than it shows are left.
@@ -498,7 +505,7 @@ export function registerEventResources(
       clearTimeout(listWindow);
     },
     heardSeq: () => heardSeq,
-    async missedSince(at, heardBefore) {
+    async missedSince(at, heardBefore, sending) {
       const ackedSince = (time: string | null) => time !== null && Date.parse(time) > at - ACKED_BEFORE_LAST_USE_MS;
       // A store that cannot list them is taken to show an acknowledgement, as one that cannot say
       // below whether events were stored.
@@ -520,11 +527,8 @@ export function registerEventResources(
       // One the store could not say of (null) is taken to have changed, as the list above.
       const changed = looked.filter(([, event]) => event === undefined || event === null || ackedSince(event.ackedAt));
       const recentChanged = stored || recent === undefined || recent.some((event) => ackedSince(event.ackedAt));
-      // Resolved once its client's stream holds them: what the catch-up sent is known by then.
-      await Promise.all([
-        notify([...changed.map(([id]) => id), ...(recentChanged ? [RECENT_URI] : [])]),
-        stored && listChanged(),
-      ]);
+      notify([...changed.map(([id]) => id), ...(recentChanged ? [RECENT_URI] : [])], sending);
+      if (stored) listChanged(sending);
       await forget(looked.filter(([, event]) => event === undefined).map(([id]) => id));
     },
   };

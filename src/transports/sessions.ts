@@ -455,12 +455,13 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
       if (!open.has(taken.id)) await transport.close();
       // Kept for its client's notification stream, which comes back for what this copy sent.
       else {
-        const through = await replay.lastSentBy(() => session.missedSince(taken.lastSeen, taken.heardSeq));
+        const caughtUp: { last?: number } = {};
+        await session.missedSince(taken.lastSeen, taken.heardSeq, (send) => replay.noteStored(caughtUp, send));
         const entry = open.get(taken.id);
         if (entry?.catchingUp) {
           // Nothing to catch up: a GET without Last-Event-ID is sent nothing kept, as MCP has it.
-          if (through === undefined) entry.catchingUp = undefined;
-          else entry.catchingUp.through = through;
+          if (caughtUp.last === undefined) entry.catchingUp = undefined;
+          else entry.catchingUp.through = caughtUp.last;
         }
       }
     }

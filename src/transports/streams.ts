@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import type { EventId, EventStore, StreamId } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
@@ -442,8 +441,6 @@ export class ReplayBuffer implements EventStore {
 
   async storeEvent(stream: StreamId, message: JSONRPCMessage): Promise<EventId> {
     const id = this.#store(stream, message);
-    const sending = this.#sending.getStore();
-    if (sending) sending.last = this.#seq;
     this.#queuing.push(this.#seq);
     queueMicrotask(this.#queuedNext);
     return id;
@@ -491,18 +488,19 @@ export class ReplayBuffer implements EventStore {
     return (await this.getStreamIdForEventId(lastId)) ?? "";
   }
 
-  /** What `lastSentBy` counts the messages of. */
-  readonly #sending = new AsyncLocalStorage<{ last?: number }>();
-
   /**
-   * The number of the last message `send` stored of those it sent itself, once it resolved (with
-   * each of them stored); undefined if it sent none. What the session sent meanwhile otherwise (a
-   * call's answer, an event it heard of) is not counted.
+   * Makes `send`, which sends messages on the session's transport, noting in `sent.last` the number
+   * of the last of them stored. The SDK's transport stores a message before its first await, within
+   * the call that sends it (1.32.2, webStandardStreamableHttp.js `send`): what is stored during the
+   * call is what it sent, not what the session sent meanwhile. Noted here, not followed across awaits
+   * by an AsyncLocalStorage: its first use turns on async hooks for the whole process for good, and
+   * every later call's promises cost some 20 % more CPU.
    */
-  async lastSentBy(send: () => Promise<void>): Promise<number | undefined> {
-    const sent: { last?: number } = {};
-    await this.#sending.run(sent, send);
-    return sent.last;
+  noteStored(sent: { last?: number }, send: () => Promise<void>): Promise<void> {
+    const before = this.#seq;
+    const sending = send();
+    if (this.#seq > before) sent.last = this.#seq;
+    return sending;
   }
 
   /** Whether `lastId` names this copy's message numbered `seq`, or a later one: its client heard that far. */
