@@ -141,7 +141,7 @@ async function unconfirmedWrite(session: Session, tool: string, args: Record<str
   vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
   try {
     const first = session.call(tool, args);
-    await expect.poll(() => made).toBe(true);
+    await expect.poll(() => made, MOVED_TIMERS_POLL).toBe(true);
     await vi.advanceTimersByTimeAsync(Number(UNCONFIRMED_TIMEOUT) * 1000);
     const said = text(await first);
     expect(said).toMatch(/did not confirm the change before the tool call's deadline; it may have been made/);
@@ -152,6 +152,13 @@ async function unconfirmedWrite(session: Session, tool: string, args: Record<str
     woo.delayMs = 0;
   }
 }
+
+/**
+ * How long a test on timers it moves waits to see a request reach the shop: a loaded machine takes
+ * more than a poll's default second for a session's first reads. Each look moves waiter's timers by
+ * the poll's interval, so this stays short of the deadlines the test then moves them to.
+ */
+const MOVED_TIMERS_POLL = { timeout: 5_000 };
 
 /**
  * A tool call's deadline for unconfirmedWrite, in seconds: short of the 15 s waiter waits for an
@@ -6162,7 +6169,7 @@ describe("errors", () => {
         const asked = reports();
         const listed = own.call("eshop_orders_list", { status: ["shipped"] });
         if (at !== "08:04:59") {
-          await expect.poll(reports).toBe(asked + 1);
+          await expect.poll(reports, MOVED_TIMERS_POLL).toBe(asked + 1);
           // Half the call's time.
           await vi.advanceTimersByTimeAsync(8_000);
         }
@@ -6211,7 +6218,7 @@ describe("errors", () => {
       };
       const asked = reports();
       const listed = own.call("eshop_orders_list", { status: ["shipped"] });
-      await expect.poll(reports).toBe(asked + 1);
+      await expect.poll(reports, MOVED_TIMERS_POLL).toBe(asked + 1);
       // Half the call's time: the list goes on without the report.
       await vi.advanceTimersByTimeAsync(8_000);
       const shipped = await listed;
