@@ -6154,9 +6154,10 @@ describe("errors", () => {
     // A report that takes longer than waiter waits for it on a large shop, every time: the orders are
     // asked within the call's time left, and the shop checks the status itself meanwhile. waiter's
     // timers move only as the test moves them, so the call's time is the same however busy the machine.
+    // Its clock moves with them: a deadline passed on a clock left behind would leave time to ask again.
     const own = await start(shopEnv(woo, { WAITER_TOOL_TIMEOUT: "16" }));
     const reports = () => woo.count("/wp-json/wc/v3/reports/orders/totals");
-    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
     try {
       woo.shop.order(O.processing).status = "shipped";
       // Never within the call's time: the request ends with the call.
@@ -6196,10 +6197,10 @@ describe("errors", () => {
   test("a report that comes after the time it is given is kept for the next list, which the log says once", async () => {
     // The call goes on without it at half its time; the shop's answer, come within the call's own,
     // is kept as a timely one is: the next list names the shop's statuses without asking again.
-    // waiter's timers move only as the test moves them, however busy the machine.
+    // waiter's timers, and its clock, move only as the test moves them, however busy the machine.
     const own = await start(shopEnv(woo, { WAITER_TOOL_TIMEOUT: "16" }));
     const reports = () => woo.count("/wp-json/wc/v3/reports/orders/totals");
-    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
     try {
       woo.shop.order(O.processing).status = "shipped";
       setClock("2026-12-05T08:00:00Z");
