@@ -1050,6 +1050,31 @@ describe("retries", () => {
     expect(fake.count("/broken-refusal")).toBe(2);
   });
 
+  test("a read whose time ends before a coming refusal's words is told the wait its headers ask for, not the other call's time", async () => {
+    const api = client();
+    fake.queue.push({
+      status: 503,
+      headers: { "content-type": "text/plain", "retry-after": "120" },
+      body: "Briefly unavailable for scheduled maintenance.",
+      stallAfter: 5,
+      restAfterMs: 1_500,
+    });
+    const headers = diagnostics.channel("undici:request:headers");
+    let during: Promise<UpstreamError> | undefined;
+    const begin = () => {
+      headers.unsubscribe(begin);
+      during = failure(api.json(any, "/coming/other", {}, call(100)));
+    };
+    headers.subscribe(begin);
+    try {
+      expect((await failure(api.json(any, "/coming", {}, call(3_000)))).retryAfter).toBe(120);
+      expect((await during)?.retryAfter).toBe(120);
+      expect(fake.count("/coming/other")).toBe(0);
+    } finally {
+      headers.unsubscribe(begin);
+    }
+  });
+
   test("a read begun while another's 429 is decoded is held from its Retry-After, where no words of it could say less", async () => {
     setClock("2026-11-30T08:00:00Z");
     const api = client();

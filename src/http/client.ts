@@ -288,11 +288,12 @@ export class HttpClient {
       }
       return undefined;
     };
-    // Reads are held from the headers of an answer that asks for a wait, while its body comes.
+    // Reads are held from the headers of an answer that asks for a wait, while its body comes: a read
+    // that cannot wait for its words is told the wait the headers ask for.
     let coming: Wait | undefined;
     const answerBegins = (status: number, headers: HttpResponse["headers"]) => {
       const asked = status === 429 || status === 503 ? retryAfterMs(headers) : undefined;
-      if (asked) coming = heard(status, headers, Math.min(asked, call.deadline - clock.now()), "", true);
+      if (asked) coming = heard(status, headers, asked, "", true);
     };
     // The hold that ends last stands; slept out, it is looked at again whenever a wait changes. The
     // one that outlasts the call is handed back.
