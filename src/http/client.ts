@@ -338,7 +338,7 @@ export class HttpClient {
             minDelayMs: o.minRetryDelayMs,
             maxDelayMs: o.maxRetryDelayMs,
             connectTimeoutMs: o.connectTimeoutMs,
-            throughProxy: o.proxy !== undefined && !isLoopbackHost(url.hostname),
+            proxied: o.proxy !== undefined && !isLoopbackHost(url.hostname),
             throttleNeedsRetryAfter: sent.throttleNeedsRetryAfter,
             // Callers that share a load each have an answer kept, or not (Progress.withoutKept).
             ...(shared

@@ -19,7 +19,7 @@ export interface RetryPolicy {
    * given that time each, the connection to the proxy, the proxy's answer to its CONNECT, and the
    * upstream's TLS handshake through the tunnel.
    */
-  throughProxy?: boolean;
+  proxied?: boolean;
   /** Retry a 429 only when it says when (Retry-After): for upstreams that count a retry against you. */
   throttleNeedsRetryAfter?: boolean;
   /**
@@ -177,7 +177,7 @@ export function deadlineRetry(call: Call, policy: RetryPolicy) {
     // Leave room for the retried request itself to be answered. After a connection that did not
     // open in time, the next one is given its whole time to open, or none: cut off by the deadline
     // while connecting, the call would say the upstream did not answer, not that it never connected.
-    const opensWithinMs = connectTimeoutEndsWithinMs(policy.connectTimeoutMs) * (policy.throughProxy ? 3 : 1);
+    const opensWithinMs = connectTimeoutEndsWithinMs(policy.connectTimeoutMs) * (policy.proxied ? 3 : 1);
     const room = notOpened ? opensWithinMs : policy.minDelayMs;
     if (clock.now() + delay + room >= call.deadline) return cb(err);
     if (notOpened) policy.notOpened?.(err);
