@@ -193,6 +193,28 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("an event an agent acknowledged before the run's ack step is logged as already acknowledged, not as 0 acknowledged", async () => {
+    const lines: string[] = [];
+    const server = await serve([PAID], {}, lines);
+    const agent = await startWaiter(env([PAID]));
+    const release = holdTelegram();
+    try {
+      const asked = telegram.requests.length;
+      const paid = await pay(server, String(O.pending1999), "evt_acked_first");
+      await expect.poll(() => telegram.requests.length).toBeGreaterThan(asked);
+      await agent.call("events_ack", { ids: [paid.id] });
+      release();
+      expect((await runsOf(paid.id))[0]?.status).toBe("done");
+      expect(lines.filter((line) => line.includes("events_ack done for automation"))).toEqual([
+        expect.stringMatching(new RegExp(`step 3: Acknowledged 0\\. Already acknowledged: ${paid.id}\\.\\n$`)),
+      ]);
+    } finally {
+      release();
+      await agent.close();
+      await server.close();
+    }
+  });
+
   test("a second payment for a paid order is told to the team as something to check, not as a payment; the same payment again is not", async () => {
     const server = await serve([{ ...PAID, onFailure: { notify: "team" } }]);
     try {

@@ -5671,7 +5671,7 @@ describe("bearer tokens", () => {
       const stored = await served.app.store?.get(added?.id as string);
       expect(stored?.ackedAt).toMatch(/^2026-11-30T09:00:0/);
       expect(late.content[0]?.text).toBe(
-        `Acknowledged 0.\nAlready acknowledged: ${added?.id}.\n${added?.id} was acknowledged at ${stored?.ackedAt}.`,
+        `Acknowledged 0. Already acknowledged: ${added?.id}.\n${added?.id} was acknowledged at ${stored?.ackedAt}.`,
       );
       // Asked again later, it is told the time it was acknowledged, not the time of asking.
       setClock("2026-11-30T09:05:00Z");

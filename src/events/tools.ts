@@ -1353,8 +1353,10 @@ export function eventsToolset(
         },
         render(r) {
           return [
-            `Acknowledged ${r.acked.length}${r.acked.length ? `: ${r.acked.join(", ")}` : ""}.`,
-            ...(r.already_acked.length ? [`Already acknowledged: ${r.already_acked.join(", ")}.`] : []),
+            // On the first line, which the log keeps of a write done: why nothing may have changed.
+            `Acknowledged ${r.acked.length}${r.acked.length ? `: ${r.acked.join(", ")}` : ""}.${
+              r.already_acked.length ? ` Already acknowledged: ${r.already_acked.join(", ")}.` : ""
+            }`,
             ...(r.unknown.length ? [`Not stored: ${r.unknown.map((id) => JSON.stringify(id)).join(", ")}.`] : []),
             ...(r.note ? [r.note] : []),
           ].join("\n");
