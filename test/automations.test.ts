@@ -2186,7 +2186,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
-  test("automations_runs asked for failed runs on a sender's delivery id says which event it is, not that none failed", async () => {
+  test("automations_runs asked for failed runs on a sender's delivery id says which event it is, not that none failed; on the event, asked for done runs, says the states its runs are in", async () => {
     const server = await serve([PAID]);
     const agent = await startWaiter(env([PAID]));
     try {
@@ -2196,8 +2196,15 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       expect(text(asked)).toBe(
         `No runs on it. No event "evt_unpaid_order" is stored. "evt_unpaid_order" is the sender's delivery id of event ${event.id} (source "stripe"): pass waiter's event id instead.`,
       );
-      // Of a stored event, no run in that state is all there is to say.
-      expect(text(await agent.call("automations_runs", { event_id: event.id, status: "done" }))).toBe("No runs match.");
+      // Of a stored event, no run in that state is not taken for no run: the states its runs are in.
+      expect(text(await agent.call("automations_runs", { event_id: event.id, status: "done" }))).toBe(
+        "No runs on it. Its runs are in other states: 1 failed.",
+      );
+      const running = { event_id: event.id, automation: "stripe-paid", status: "running" };
+      expect((await agent.call("automations_runs", running)).structuredContent).toEqual({
+        runs: [],
+        note: "Its runs of stripe-paid are in other states: 1 failed.",
+      });
     } finally {
       await agent.close();
       await server.close();

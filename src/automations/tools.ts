@@ -258,6 +258,19 @@ async function whoRuns(
  * How many runs match `automation` and `status` in all, each way they ended (or all of one, asked
  * for by it), for a model shown only the newest: the page is not what the automations came to.
  */
+/**
+ * Of an event with no run in the state asked for, the states its runs are in, so that a model asking
+ * whether the run on it failed does not take "none failed" for "none ran"; undefined when it has none.
+ */
+async function inOtherStates(runLog: Pick<RunLog, "list">, eventId: string, automation?: string) {
+  const runs = await runLog.list({ eventId, automation, limit: MAX_RUNS });
+  const counts = STATUSES.map((status) => [runs.filter((run) => run.status === status).length, status] as const);
+  const held = counts.filter(([count]) => count > 0).map(([count, status]) => `${count} ${status}`);
+  return held.length
+    ? `Its runs${automation === undefined ? "" : ` of ${automation}`} are in other states: ${held.join(", ")}.`
+    : undefined;
+}
+
 async function allMatching(runLog: Pick<RunLog, "counts">, automation?: string, status?: RunRecord["status"]) {
   const [real, dry] = await Promise.all([runLog.counts(false), runLog.counts(true)]);
   const tally = (byAutomation: typeof real) => {
@@ -425,7 +438,8 @@ export function automationsToolset(
           // The automations with no run on an event: why, in the words the engine decides by, for a
           // model asking why a payment did nothing, while another automation of its source ran on it too.
           // Runs of one state leave out those of the others, so only without `status` do they tell
-          // which automations did not run; with it too, an id no event has (a sender's) is said to be none.
+          // which automations did not run; with it, none in that state says the states they are in, and
+          // an id no event has (a sender's) is said to be none.
           let note: string | undefined;
           // An automation that never ran, as a misspelt type or path leaves it: where to ask why.
           const never = found.length === 0 && args.event_id === undefined && args.status === undefined;
@@ -448,7 +462,9 @@ export function automationsToolset(
                   )
                 : undefined
               : args.status
-                ? undefined
+                ? found.length === 0
+                  ? await inOtherStates(store.runs, event.id, args.automation)
+                  : undefined
                 : await whyNoRun(
                     automations,
                     store.runs,
