@@ -255,10 +255,6 @@ async function whoRuns(
 }
 
 /**
- * How many runs match `automation` and `status` in all, each way they ended (or all of one, asked
- * for by it), for a model shown only the newest: the page is not what the automations came to.
- */
-/**
  * Of an event with no run in the state asked for, the states its runs are in, so that a model asking
  * whether the run on it failed does not take "none failed" for "none ran"; undefined when it has none.
  */
@@ -271,6 +267,10 @@ async function inOtherStates(runLog: Pick<RunLog, "list">, eventId: string, auto
     : undefined;
 }
 
+/**
+ * How many runs match `automation` and `status` in all, each way they ended (or all of one, asked
+ * for by it), for a model shown only the newest: the page is not what the automations came to.
+ */
 async function allMatching(runLog: Pick<RunLog, "counts">, automation?: string, status?: RunRecord["status"]) {
   const [real, dry] = await Promise.all([runLog.counts(false), runLog.counts(true)]);
   const tally = (byAutomation: typeof real) => {
