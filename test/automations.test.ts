@@ -2210,6 +2210,24 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       await server.close();
     }
   });
+  test("automations_runs asked for running runs on an event tells a dry run's done run from a real one", async () => {
+    const server = await serve([PAID, WATCH]);
+    const agent = await startWaiter(env([PAID, WATCH]));
+    try {
+      const event = await pay(server, "999999");
+      expect((await runsOf(event.id)).map((run) => [run.automation, run.status])).toEqual([
+        ["watch-payments", "done"],
+        ["stripe-paid", "failed"],
+      ]);
+      expect(text(await agent.call("automations_runs", { event_id: event.id, status: "running" }))).toBe(
+        "No runs on it. Its runs are in other states: 1 done (dry run), 1 failed.",
+      );
+    } finally {
+      await agent.close();
+      await server.close();
+    }
+  });
+
   test("a path that finds nothing says where it stops finding, and the name a letter or two off there", async () => {
     const lines: string[] = [];
     const objet = {

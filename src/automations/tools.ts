@@ -260,8 +260,12 @@ async function whoRuns(
  */
 async function inOtherStates(runLog: Pick<RunLog, "list">, eventId: string, automation?: string) {
   const runs = await runLog.list({ eventId, automation, limit: MAX_RUNS });
-  const counts = STATUSES.map((status) => [runs.filter((run) => run.status === status).length, status] as const);
-  const held = counts.filter(([count]) => count > 0).map(([count, status]) => `${count} ${status}`);
+  const held = STATUSES.flatMap((status) =>
+    [false, true].map((dry) => {
+      const count = runs.filter((run) => run.status === status && run.dryRun === dry).length;
+      return count ? `${count} ${status}${dry ? " (dry run)" : ""}` : undefined;
+    }),
+  ).filter((state) => state !== undefined);
   return held.length
     ? `Its runs${automation === undefined ? "" : ` of ${automation}`} are in other states: ${held.join(", ")}.`
     : undefined;
