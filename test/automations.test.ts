@@ -2194,11 +2194,11 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       expect((await runsOf(event.id)).map((run) => run.status)).toEqual(["failed"]);
       const asked = await agent.call("automations_runs", { event_id: "evt_unpaid_order", status: "failed" });
       expect(text(asked)).toBe(
-        `No runs on it. No event "evt_unpaid_order" is stored. "evt_unpaid_order" is the sender's delivery id of event ${event.id} (source "stripe"): pass waiter's event id instead.`,
+        `No failed runs on it. No event "evt_unpaid_order" is stored. "evt_unpaid_order" is the sender's delivery id of event ${event.id} (source "stripe"): pass waiter's event id instead.`,
       );
       // Of a stored event, no run in that state is not taken for no run: the states its runs are in.
       expect(text(await agent.call("automations_runs", { event_id: event.id, status: "done" }))).toBe(
-        "No runs on it. Its runs are in other states: 1 failed.",
+        "No done runs on it. Its runs are in other states: 1 failed.",
       );
       const running = { event_id: event.id, automation: "stripe-paid", status: "running" };
       expect((await agent.call("automations_runs", running)).structuredContent).toEqual({
@@ -2220,7 +2220,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
         ["stripe-paid", "failed"],
       ]);
       expect(text(await agent.call("automations_runs", { event_id: event.id, status: "running" }))).toBe(
-        "No runs on it. Its runs are in other states: 1 done (dry run), 1 failed.",
+        "No running runs on it. Its runs are in other states: 1 done (dry run), 1 failed.",
       );
     } finally {
       await agent.close();

@@ -573,7 +573,9 @@ export function automationsToolset(
         },
         render(r, args) {
           if (r.runs.length === 0)
-            return r.note ? `No runs ${args.event_id === undefined ? "match" : "on it"}. ${r.note}` : "No runs match.";
+            return r.note
+              ? `No ${args.event_id === undefined ? "runs match" : `${args.status ? `${args.status} ` : ""}runs on it`}. ${r.note}`
+              : "No runs match.";
           const runs = r.runs.map((run) => {
             // A run that failed at a step has the step's reason for its error: said once, at the step,
             // whose outcome goes on with the step's arguments.
