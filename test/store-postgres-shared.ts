@@ -6,6 +6,7 @@ import pg from "pg";
 import { request } from "undici";
 import { afterAll, afterEach, beforeAll, beforeEach, onTestFinished } from "vitest";
 import type { SourceSchemes } from "../src/events/payments.js";
+import { migrate } from "../src/events/postgres/schema.js";
 import { PostgresEventStore } from "../src/events/postgres/store.js";
 import type { Dropped, EventStore, StoredEvent } from "../src/events/store.js";
 import { clock, setClock } from "../src/time.js";
@@ -32,6 +33,38 @@ export async function freshSchema(prefix = "t"): Promise<string> {
   const name = uniqueName(prefix);
   await admin.query(`CREATE SCHEMA ${name}`);
   return `${server.url}?options=${encodeURIComponent(`-c search_path=${name}`)}`;
+}
+
+/** The database waiter's tables were set up in once for this server, which setUpDatabase copies. */
+let setUp: Promise<void> | undefined;
+
+/**
+ * A URL of a database of its own whose tables waiter has set up, as a store's first start leaves
+ * them: a copy of one set up once per server, which spares each test the upgrade's every step
+ * (a quarter of a second). Tests of setting up or upgrading the tables start from freshSchema.
+ */
+export async function setUpDatabase(): Promise<string> {
+  setUp ??= (async () => {
+    await admin.query("CREATE DATABASE waiter_set_up");
+    const db = new pg.Client(databaseUrl("waiter_set_up"));
+    await db.connect();
+    try {
+      await migrate(db);
+    } finally {
+      await db.end();
+    }
+  })();
+  await setUp;
+  const name = uniqueName("db");
+  await admin.query(`CREATE DATABASE ${name} TEMPLATE waiter_set_up`);
+  return databaseUrl(name);
+}
+
+/** The server's URL, naming the database `name`. */
+function databaseUrl(name: string): string {
+  const url = new URL(server.url);
+  url.pathname = `/${name}`;
+  return url.href;
 }
 
 /**
@@ -228,6 +261,7 @@ export function heard(store: EventStore, pick: (e: StoredEvent) => boolean = () 
 export function usePostgres(): void {
   beforeAll(async () => {
     server = await startPostgres();
+    setUp = undefined;
     admin = new pg.Pool({ connectionString: server.url, max: 1 });
     admin.on("error", () => {});
   }, 30_000);

@@ -48,6 +48,7 @@ import {
   proxies,
   roleWith,
   server,
+  setUpDatabase,
   stores,
   uniqueName,
   upgradeLockHeld,
@@ -90,7 +91,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
 
   describe("the event store's contract", () => {
     eventStoreContract(async (retention = LOOSE, onDropped, sources) => {
-      const url = await freshSchema();
+      const url = await setUpDatabase();
       const store = await open(url, retention, onDropped, sources);
       return {
         store,
