@@ -162,7 +162,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
   });
 
   test("the statement docs/webhooks.md gives to move the event numbers after a restore moves them past those of the events it lost", async () => {
-    const url = await freshSchema();
+    const url = await setUpDatabase();
     const store = await open(url);
     // The store as restored: a cursor handed out before the loss, millions of events after the
     // backup (retention dropped them), is past its newest event.
@@ -251,7 +251,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
   });
 
   test("erasing a customer's events as docs/webhooks.md says takes the runs that outlived their event, whose steps hold the person's data", async () => {
-    const url = await freshSchema();
+    const url = await setUpDatabase();
     const store = await open(url);
     const email = "jana.novakova@example.cz";
     const dropped = await stored(store, event({ body: Buffer.from(JSON.stringify({ billing: { email } })) }));
@@ -288,7 +288,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
   });
 
   test("erasing a customer's events as docs/webhooks.md says on PostgreSQL leaves their text in no file of the tables", async () => {
-    const url = await freshSchema();
+    const url = await setUpDatabase();
     const store = await open(url);
     const email = "jana.novakova@example.cz";
     const run = (await store.runs.begin(
@@ -324,7 +324,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
 
   describe("several replicas, one database", () => {
     test("commits take turns: an add waits while another replica's commit holds the turn", async () => {
-      const url = await freshSchema();
+      const url = await setUpDatabase();
       const store = await open(url);
       const holder = new pg.Client(url);
       await holder.connect();
@@ -346,7 +346,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
 
     test("a delivery that comes to one replica while another's waits for the turn a person's session holds gives up after one lock wait, not after both", async () => {
-      const url = await freshSchema();
+      const url = await setUpDatabase();
       // Long enough that its half leaves 2 s for a busy machine to hold either replica's add.
       const lockWaitMs = 4_000;
       const opened = () => PostgresEventStore.open({ url, retention: LOOSE, connectMs: 2_000, lockWaitMs });
@@ -374,7 +374,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
 
     test("retention kept waiting by a person's lock on an event it drops lets go of the turn: another replica's delivery is stored meanwhile, not held up behind it", async () => {
-      const url = await freshSchema();
+      const url = await setUpDatabase();
       const lockWaitMs = 2_000;
       const opened = (maxEvents: number) =>
         PostgresEventStore.open({ url, retention: { ...LOOSE, maxEvents }, connectMs: 2_000, lockWaitMs });
@@ -440,7 +440,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
 
     test("a store runs one retention at a time: a run asked for while another goes waits for it, and both see a person's lock as it is", async () => {
-      const url = await freshSchema();
+      const url = await setUpDatabase();
       const store = await keepingOne(url, 1_000);
       // The run of retention a store starts as it opens is over before the backlog comes.
       await store.expire();
@@ -533,7 +533,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     );
 
     test("retention kept from forgetting old automation runs by a person's lock says so as retention, not as deliveries that store nothing", async () => {
-      const url = await freshSchema();
+      const url = await setUpDatabase();
       const store = await PostgresEventStore.open({ url, retention: LOOSE, connectMs: 2_000, lockWaitMs: 1_000 });
       stores.push(store);
       await store.expire();
@@ -689,7 +689,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     );
 
     test("retention kept from its drops by a person's lock and from its forgetting by another says both, not the drops' alone", async () => {
-      const url = await freshSchema();
+      const url = await setUpDatabase();
       await (await PostgresEventStore.open({ url, retention: LOOSE, connectMs: 2_000 })).close();
       const db = await backlog(url, 3);
       await db.query(
@@ -852,7 +852,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
 
     test("retention whose session a transaction_timeout ends says so as retention, not a tool's advice to try again", async () => {
-      const url = await freshSchema();
+      const url = await setUpDatabase();
       const store = await keepingOne(url, 1_000);
       await store.expire();
       const db = await backlog(url, 3);
@@ -867,7 +867,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
 
     test("retention whose drop and forgetting a transaction_timeout both end says what lifts it once, as a statement_timeout's", async () => {
-      const url = await freshSchema();
+      const url = await setUpDatabase();
       const store = await keepingOne(url, 1_000);
       await store.expire();
       const db = await backlog(url, 3);
@@ -883,7 +883,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
 
     test("retention kept waiting for a lock as it asks who holds its turn says so as retention, not a tool's advice to tell someone", async () => {
-      const url = await freshSchema();
+      const url = await setUpDatabase();
       const store = await keepingOne(url, 1_000);
       await store.expire();
       const db = await backlog(url, 3);
@@ -915,7 +915,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
 
     test("retention on a database out of reach says so once, not again for the forgetting after its drops", async () => {
-      const proxy = await silentProxy(await freshSchema());
+      const proxy = await silentProxy(await setUpDatabase());
       proxies.push(proxy);
       const store = await PostgresEventStore.open({ url: proxy.url, retention: LOOSE, connectMs: 2_000 });
       stores.push(store);
@@ -967,7 +967,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
 
     test("a store closed while retention waits on a person's lock stops at once, not after a second said as a database that did not answer", async () => {
-      const url = await freshSchema();
+      const url = await setUpDatabase();
       await (await PostgresEventStore.open({ url, retention: LOOSE, connectMs: 2_000 })).close();
       const db = await backlog(url, 3);
       await db.query("BEGIN");
@@ -983,7 +983,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
 
     test("a retention run kept from its turn by a person's session says that deliveries wait for that turn too, not that they are stored meanwhile", async () => {
-      const url = await freshSchema();
+      const url = await setUpDatabase();
       const store = await keepingOne(url, 1_000);
       const psql = new pg.Client(url);
       await psql.connect();
@@ -1011,7 +1011,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         /^it waited 1 s for its turn, which every delivery takes too and one transaction of another session held all along \(PostgreSQL [^)]+\): a transaction left open on waiter's tables/,
       ],
     ])("a retention run kept from its turn by %s", async (_, ended, said) => {
-      const url = await freshSchema();
+      const url = await setUpDatabase();
       const store = await PostgresEventStore.open({
         url,
         retention: { ...LOOSE, maxEvents: 1 },
@@ -1037,7 +1037,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
 
     test("a retention run whose turn's holder commits as the run tells a person's session from waiter's writes says it held the turn, and leaves the server no MultiXact error to log", async () => {
-      const url = await freshSchema();
+      const url = await setUpDatabase();
       const store = await PostgresEventStore.open({
         url,
         retention: { ...LOOSE, maxEvents: 1 },
@@ -1079,7 +1079,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
 
     test("a retention run whose last try meets a session that commits before the run reads who held the turn asks again, not said as held all along", async () => {
-      const url = await freshSchema();
+      const url = await setUpDatabase();
       const store = await PostgresEventStore.open({
         url,
         retention: { ...LOOSE, maxEvents: 1 },
@@ -1115,7 +1115,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
 
     test("a retention run whose holder commits after its last try in each of two parts asks again in both, not said as held all along", async () => {
-      const url = await freshSchema();
+      const url = await setUpDatabase();
       const store = await PostgresEventStore.open({
         url,
         retention: { ...LOOSE, maxEvents: 1 },
@@ -1191,7 +1191,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
 
     test("a replica's retention waiting for the turn while one part of another's takes longer than the lock wait ends its run, not said as a person's transaction", async () => {
-      const url = await freshSchema();
+      const url = await setUpDatabase();
       const opened = () =>
         PostgresEventStore.open({ url, retention: { ...LOOSE, maxEvents: 1 }, connectMs: 2_000, lockWaitMs: 1_000 });
       const [one, two] = [await opened(), await opened()];
@@ -1251,7 +1251,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
 
     test("a retention run whose tries each wait out the lock wait on the totals (a LOCK TABLE) gives up after its lock wait, not several", async () => {
-      const url = await freshSchema();
+      const url = await setUpDatabase();
       const store = await keepingOne(url, 1_000);
       await store.expire();
       const db = await backlog(url, 3);
@@ -1278,7 +1278,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
 
     test("a retention run asking for its turn as the clock is set forward waits on, not said as having waited its whole lock wait", async () => {
-      const url = await freshSchema();
+      const url = await setUpDatabase();
       const store = await keepingOne(url, 2_000);
       await store.expire();
       const db = await backlog(url, 3);
@@ -1386,7 +1386,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     );
 
     test("a delivery whose own retention meets a person's lock on the oldest event is stored at once, the drop left to the next write", async () => {
-      const url = await freshSchema();
+      const url = await setUpDatabase();
       // Long, so that half of it leaves seconds for a busy machine: a delivery stored at once waits none of it.
       const lockWaitMs = 10_000;
       const store = await keepingOne(url, lockWaitMs);
@@ -1409,7 +1409,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
 
     test("a delivery's commit, which waits for PostgreSQL's lock on notifications, is left the rest of the lock wait, not the 50 ms its retention has", async () => {
-      const url = await freshSchema();
+      const url = await setUpDatabase();
       const store = await open(url, { ...LOOSE, maxEvents: 1 });
       await store.add(event({ dedupeId: "oldest" }));
       const psql = new pg.Client(url);
@@ -1434,7 +1434,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
 
     test("retention that finds the turn passed from write to write, never free, ends its run, and forgets old deliveries, rather than ask for it for ever", async () => {
-      const url = await freshSchema();
+      const url = await setUpDatabase();
       const store = await PostgresEventStore.open({ url, retention: LOOSE, connectMs: 2_000, lockWaitMs: 2_000 });
       stores.push(store);
       await store.expire();
@@ -1477,7 +1477,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
 
     test("a reader paging by cursor meets every event that replicas commit at once, each once", async () => {
-      const url = await freshSchema();
+      const url = await setUpDatabase();
       const [a, b, reader] = [await open(url), await open(url), await open(url)];
       const seen: string[] = [];
       let cursor = 0;
@@ -1555,7 +1555,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
 
     test("a delivery with the id an older waiter keyed it on is stored in one statement, as any other", async () => {
-      const store = await open(await freshSchema());
+      const store = await open(await setUpDatabase());
       const statements = vi.spyOn(pg.Pool.prototype, "query");
       onTestFinished(() => statements.mockRestore());
       const shopify = event({ scheme: "shopify", dedupeId: "orders/paid:e1:o1", formerDedupeId: "wh_1" });
@@ -1568,7 +1568,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
 
     test("the same delivery arriving at two replicas at once is stored once", async () => {
-      const url = await freshSchema();
+      const url = await setUpDatabase();
       const [a, b] = [await open(url), await open(url)];
       const copies = await Promise.all(
         Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).add(event({ dedupeId: "evt_twice" }))),
@@ -1580,7 +1580,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
 
     test("an event committed through one replica is told to the other's subscribers, by NOTIFY", async () => {
-      const url = await freshSchema();
+      const url = await setUpDatabase();
       const [a, b] = [await open(url), await open(url)];
       const onB = heard(b);
       const added = await a.add(event());
@@ -1598,7 +1598,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
 
     test("subscribers hear events in commit order, whichever replica committed them, even while listening again", async () => {
-      const url = await freshSchema();
+      const url = await setUpDatabase();
       const [a, b] = [await open(url), await open(url)];
       const heard: number[] = [];
       b.subscribe((e) => heard.push(e.seq));
@@ -1618,7 +1618,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
 
     test("a replica whose listening connection is cut listens again and catches up", async () => {
-      const url = await freshSchema();
+      const url = await setUpDatabase();
       const [a, b] = [await open(url), await open(url)];
       const told: string[] = [];
       b.subscribe((e) => told.push(e.id));
@@ -1630,7 +1630,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
 
     test("a replica whose listening connection hears no notification, as through a pooler in transaction mode, says so and what to name instead", async () => {
       const warnings = warningsSaid();
-      const url = await freshSchema();
+      const url = await setUpDatabase();
       await open(url);
       const pooler = await poolerProxy(url);
       // The URL written in the config file: the warning names it there.
@@ -1745,7 +1745,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
 
   describe("MCP sessions", () => {
     test("subscriptions a write kept while another replica ended their session go at the next expiry", async () => {
-      const url = await freshSchema();
+      const url = await setUpDatabase();
       const store = await open(url);
       const db = new pg.Client(url);
       await db.connect();
@@ -1763,7 +1763,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
 
     test("two servers writing a session's subscriptions at once leave one set, never both merged", async () => {
-      const url = await freshSchema();
+      const url = await setUpDatabase();
       const store = await open(url);
       await store.sessions.open("s", null, "{}", clock.now());
       const holder = new pg.Client(url);
@@ -2274,7 +2274,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
 
     test("a closed store says so in words, as the SQLite one does", async () => {
-      const closed = await open(await freshSchema());
+      const closed = await open(await setUpDatabase());
       await closed.close();
       await expect(closed.add(event())).rejects.toThrow(/^The event store is closed: waiter is stopping\.$/);
     });
@@ -2541,7 +2541,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
 
     test("retention drops a large backlog in turns with the deliveries, never holding them up until all of it is gone", async () => {
-      const url = await freshSchema();
+      const url = await setUpDatabase();
       let dropped = 0;
       const store = await open(url, { ...LOOSE, maxEvents: 10 }, (d) => {
         dropped += d.count?.events ?? 0;
@@ -2564,7 +2564,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     }, 60_000);
 
     test("replicas that run retention on one backlog at once each end their run, neither refused as if a session held the turn", async () => {
-      const url = await freshSchema();
+      const url = await setUpDatabase();
       // A lock wait shorter than the other replica's whole run, longer than any one of its statements.
       const opened = () => PostgresEventStore.open({ url, retention: { ...LOOSE, maxEvents: 10 }, lockWaitMs: 2_000 });
       const [one, two] = [await opened(), await opened()];
@@ -2583,7 +2583,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     }, 60_000);
 
     test("retention that fails after dropping part of a backlog still says what it dropped", async () => {
-      const url = await freshSchema();
+      const url = await setUpDatabase();
       let dropped = 0;
       const store = await open(url, { ...LOOSE, maxEvents: 10 }, (d) => {
         dropped += d.count?.events ?? 0;
@@ -2601,7 +2601,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
 
     test("retention counts each event of a backlog by the limit that drops it, the aged by age, though the count is over too", async () => {
-      const url = await freshSchema();
+      const url = await setUpDatabase();
       const store = await open(url, { ...LOOSE, maxEvents: 1000 });
       // The run of retention a store starts as it opens is over before the backlog comes.
       await store.expire();
@@ -2616,7 +2616,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       rows: string,
       check: (explain: (query: [string, unknown[]]) => Promise<string>) => Promise<void>,
     ) {
-      const url = await freshSchema();
+      const url = await setUpDatabase();
       await open(url);
       const db = new pg.Client(url);
       await db.connect();
