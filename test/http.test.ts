@@ -1025,10 +1025,12 @@ describe("retries", () => {
     };
     fake.queue.push(page);
     fake.encoding = "gzip";
-    // Begun once the first answer has all come, while it is decoded and read: held, not sent.
+    // Begun once the first answer has all come, while it is decoded and read: held, not sent. The
+    // channel is every request's: one of an earlier test's, ending late on a busy machine, is not it.
     const trailers = diagnostics.channel("undici:request:trailers");
     let during: Promise<UpstreamError> | undefined;
-    const begin = () => {
+    const begin = (message: unknown) => {
+      if ((message as { request: { path: string } }).request.path !== "/maintained") return;
       trailers.unsubscribe(begin);
       during = failure(api.json(any, "/maintained/other", {}, call(3_000)));
     };
@@ -1062,7 +1064,8 @@ describe("retries", () => {
     });
     const headers = diagnostics.channel("undici:request:headers");
     let during: Promise<UpstreamError> | undefined;
-    const begin = () => {
+    const begin = (message: unknown) => {
+      if ((message as { request: { path: string } }).request.path !== "/coming") return;
       headers.unsubscribe(begin);
       during = failure(api.json(any, "/coming/other", {}, call(100)));
     };
@@ -1084,7 +1087,8 @@ describe("retries", () => {
     // Begun once the answer has all come, while it is decoded and read.
     const trailers = diagnostics.channel("undici:request:trailers");
     let during: Promise<UpstreamError> | undefined;
-    const begin = () => {
+    const begin = (message: unknown) => {
+      if ((message as { request: { path: string } }).request.path !== "/limited") return;
       trailers.unsubscribe(begin);
       during = failure(api.json(any, "/limited/other", {}, call(3_000)));
     };
