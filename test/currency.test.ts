@@ -2945,8 +2945,10 @@ test.each(ECB_EURO_CHANGEOVERS)(
   "%s converts at the ECB's fixing of %s, its last before its country took the euro",
   async (code, last, rate, usd) => {
     // The fixing of that day alone: a queued answer would go to whichever request came first (the
-    // currencies' list, fetched again once its minute has passed on a slow run).
-    const fixing = json(200, JSON.stringify({ amount: 1, base: "EUR", date: last, rates: { [code]: rate, USD: usd } }));
+    // currencies' list, fetched again once its minute has passed on a slow run). It has each of the
+    // day's currencies, as the ECB's had (CYP and MTL on 2007-12-31), whichever test's call is kept.
+    const rates = Object.fromEntries(ECB_EURO_CHANGEOVERS.filter(([, day]) => day === last).map(([c, , r]) => [c, r]));
+    const fixing = json(200, JSON.stringify({ amount: 1, base: "EUR", date: last, rates: { ...rates, USD: usd } }));
     frankfurter.intercept = (request) => (request.path === `/v1/${last}` ? fixing : undefined);
     try {
       const result = await server.call("currency_convert", { amount: 1000, from: code, to: "USD", date: last });
