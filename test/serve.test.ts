@@ -3372,6 +3372,75 @@ describe("resumption", () => {
     }
   });
 
+  test("a client that keeps no event ids, back while the catch-up of a session taken up is unread, is sent the catch-up again but not what it then read live", async () => {
+    const { app, config, log } = await startApp(ERP_ENV);
+    const start = async () => {
+      const sessions = mcpSessions(app, log, { ...sessionOptions(config), maxSessions: 10, idleMs: 60_000 });
+      const listener = await startListener({
+        webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
+        mode: "serve",
+        store: app.store,
+        log,
+        routes: sessions,
+        named: config.named,
+        drainMs: config.core.stopSeconds * 1000,
+      });
+      return { url: listener.url, sessions, stop: () => Promise.all([sessions.close(), listener.close()]) };
+    };
+    const add = (dedupeId: string) =>
+      app.store?.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId,
+        headers: {},
+        body: Buffer.from("{}"),
+        receivedAt: clock.now(),
+      });
+    const updates = (events: { data: string }[]) =>
+      events.filter((e) => e.data.includes("notifications/resources/updated")).length;
+    try {
+      const first = await start();
+      const { stream } = await subscribedSession(first.url);
+      const seen = readStream(`${first.url}/mcp`, stream, (events) => updates(events) > 0);
+      await expect.poll(() => first.sessions.streams()).toBe(1);
+      await add("heard-before-take-up");
+      const heard = (await seen).at(-1)?.id as string;
+      await first.stop();
+
+      setClock(clock.now() + 60_000);
+      await add("while-down-then-live");
+      const second = await start();
+      // Sent the catch-up, then an event live, on a stream opened without Last-Event-ID.
+      const live = readStream(`${second.url}/mcp`, stream, (events) => updates(events) > 1);
+      await expect.poll(() => second.sessions.streams()).toBe(1);
+      await add("heard-live-after-catch-up");
+      const read = await live;
+      expect(updates(read)).toBe(2);
+      await expect.poll(() => second.sessions.streams()).toBe(0);
+
+      // A client back with the id it heard before the take-up is sent exactly what followed it.
+      const named = await readStream(
+        `${second.url}/mcp`,
+        { ...stream, "last-event-id": heard },
+        (events) => events.length >= read.length,
+      );
+      expect(named).toEqual(read);
+      await expect.poll(() => second.sessions.streams()).toBe(0);
+
+      // Back without Last-Event-ID, as it keeps none: the catch-up again, not what it read live.
+      const again = readStream(`${second.url}/mcp`, stream, () => false);
+      await expect.poll(() => second.sessions.streams()).toBe(1);
+      await second.stop();
+      const told = await again;
+      expect(updates(told)).toBe(1);
+      expect(told).toEqual(read.slice(0, told.length));
+    } finally {
+      await app.close();
+      setClock();
+    }
+  });
+
   test("a server that took up a session with a catch-up to send still runs its calls without async hooks, which cost each promise", async (ctx) => {
     // With async hooks on, a promise's callback runs under an async id; without, under none (0).
     const hooksOn = () => Promise.resolve().then(() => executionAsyncId() !== 0);

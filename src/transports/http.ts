@@ -31,7 +31,6 @@ import {
   answersLost,
   endCancelled,
   endHeldStream,
-  FROM_EARLIER_COPY,
   NO_SUCH_EVENT_ID,
   namesStream,
   nameWhereItStands,
@@ -500,14 +499,15 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     if (req.method === "POST" && entry.notifications !== undefined) entry.catchingUp = undefined;
     if (req.method === "GET" && opensStream(req) && !resumesCall(typeof lastId === "string" ? lastId : undefined)) {
       // A client whose stream named no event id before (one of MCP before 2025-11-25, whose stream
-      // carried nothing) comes back with none: it is sent what the copy taken up kept for it all
-      // the same, as one back with an id its earlier copy sent.
+      // carried nothing) comes back with none: it is sent the catch-up the copy taken up kept for it
+      // all the same, but not what it read live after it.
       // Until its client names the catch-up's last event or a later one: one back with none, or with
       // one from before it, read none or only some of it (its connection closed first), and is sent
       // the rest again.
       const { catchingUp } = entry;
-      if (catchingUp !== undefined && lastId === undefined) req.headers["last-event-id"] = FROM_EARLIER_COPY;
-      else if (typeof lastId === "string" && catchingUp && entry.replay.heardThrough(lastId, catchingUp.through)) {
+      if (catchingUp !== undefined && lastId === undefined) {
+        req.headers["last-event-id"] = entry.replay.catchUpId(catchingUp.through);
+      } else if (typeof lastId === "string" && catchingUp && entry.replay.heardThrough(lastId, catchingUp.through)) {
         entry.catchingUp = undefined;
       }
     }

@@ -404,10 +404,10 @@ export function keepAliveWhileIdle(transport: WebStandardStreamableHTTPServerTra
 const NOTIFICATION_STREAM = "_GET_stream";
 
 /**
- * A Last-Event-ID that names the notification stream of an earlier copy of the session: a client
- * back with it is sent all the copy kept of the stream.
+ * What stands for the copy in the Last-Event-ID a GET without one is taken to come back with while
+ * the catch-up of a session taken up is unread (`catchUpId`): its number is the catch-up's last.
  */
-export const FROM_EARLIER_COPY = `${NOTIFICATION_STREAM}:earlier.0`;
+const CATCH_UP = "catchup";
 
 /**
  * The last messages sent on a session's streams, so a client that lost its stream and comes back
@@ -510,14 +510,24 @@ export class ReplayBuffer implements EventStore {
   }
 
   /**
+   * The Last-Event-ID a GET without one is taken to come back with while the catch-up of a session
+   * taken up, kept through message `through`, is unread: it is sent the catch-up again, and not
+   * what came after it, which its client read live.
+   */
+  catchUpId(through: number): EventId {
+    return `${NOTIFICATION_STREAM}:${CATCH_UP}.${through}`;
+  }
+
+  /**
    * What was kept of the stream `lastId` names after it, each with its id and as it was sent; all
-   * that was kept of it when `lastId` is another copy's.
+   * that was kept of it when `lastId` is another copy's; the catch-up when it is a `catchUpId`.
    */
   missedAfter(lastId: EventId): { id: EventId; json: string }[] {
     const { stream, copy, number } = this.#parts(lastId);
     const after = copy === this.#copy ? Number(number) : 0;
+    const through = copy === CATCH_UP ? Number(number) : Number.POSITIVE_INFINITY;
     return this.#events
-      .filter(({ seq, stream: of }) => of === stream && seq > after)
+      .filter(({ seq, stream: of }) => of === stream && seq > after && seq <= through)
       .map(({ seq, json }) => ({ id: this.#id(stream, seq), json }));
   }
 
