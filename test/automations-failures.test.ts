@@ -11,6 +11,7 @@ import { Log } from "../src/log.js";
 import { clock, setClock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
 import {
+  CHAT,
   dataDir,
   env,
   O,
@@ -65,6 +66,44 @@ describe("when a public API fails", () => {
           /^running: Could not reach Frankfurter \(ECB rates\) \(api\.frankfurter\.dev\) securely: its certificate is not trusted \(self-signed certificate\), so another server answers in its place: .* Trying again at /,
         );
       await expect.poll(() => handshakes, { timeout: 10_000 }).toBeGreaterThan(1);
+    } finally {
+      await server.close();
+      await proxy.close();
+      portal.close();
+    }
+  });
+  test("a message to Telegram refused at a Wi-Fi's login page in its place is tried again: it was never sent", async () => {
+    let handshakes = 0;
+    const portal = createHttpsServer({
+      key: readFileSync(new URL("./fixtures/shop-tls.key", import.meta.url)),
+      cert: readFileSync(new URL("./fixtures/shop-tls.crt", import.meta.url)),
+    });
+    portal.on("connection", () => handshakes++);
+    await new Promise<void>((resolve) => portal.listen(0, "127.0.0.1", resolve));
+    const proxy = await startProxy();
+    proxy.portal = (portal.address() as AddressInfo).port;
+    const tell = { name: "tell", when: { source: "stripe" }, do: [{ notify: "team", text: "Paid" }] };
+    const server = await serve([tell], {
+      HTTPS_PROXY: proxy.origin,
+      WAITER_AUTOMATION_RETRY_SECONDS: "600",
+      // Telegram's own address, which the login page answers in place of.
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({
+        team: { type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: [CHAT] },
+      }),
+    });
+    try {
+      const event = await pay(server, undefined, "evt_wifi_login_message");
+      const waiting = async () => {
+        const [run] = await runsOf(event.id, false);
+        return `${run?.status}: ${JSON.parse(run?.steps[0]?.detail ?? "{}").waiting}`;
+      };
+      await expect
+        .poll(waiting, { timeout: 5_000 })
+        .toMatch(
+          /^running: No chat of team confirmed the message: 424242: Could not reach Telegram Bot API \(api\.telegram\.org\) securely: its certificate is not trusted \(self-signed certificate\), so another server answers in its place: .* Trying again at /,
+        );
+      await expect.poll(() => handshakes, { timeout: 10_000 }).toBeGreaterThan(1);
+      expect((await runsOf(event.id, false))[0]?.status).toBe("running");
     } finally {
       await server.close();
       await proxy.close();

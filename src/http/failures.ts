@@ -246,8 +246,9 @@ function connectionFailure(
   const insecure = tlsFailure(err, code, message, url.hostname, urlIsWaitersOwn ? undefined : urlSetting, written);
   if (insecure) {
     const said = `Could not reach ${where} securely: ${insecure}.`;
-    // At a public API's address waiter chose, another server answers in its place (a Wi-Fi's login page) until one signs in.
-    return urlIsWaitersOwn ? new UpstreamError(said) : new LastingFailure(said);
+    // At a public API's address waiter chose, another server answers in its place (a Wi-Fi's login page)
+    // until one signs in: a request not yet written may then be sent, even a write.
+    return urlIsWaitersOwn ? new UpstreamError(said, undefined, undefined, !written) : new LastingFailure(said);
   }
   const connected = written && !neverConnected(err as SocketError);
   // TLS that fails once the request went out (a record garbled on the way) is no handshake refused.
