@@ -1528,6 +1528,31 @@ describe("retries", () => {
     }
   });
 
+  test("a POST whose TLS handshake the server refuses with an alert is said not sent", async () => {
+    // Answers the client's TLS hello with a fatal internal_error alert, as a server that cannot take it for now does.
+    const refusing = createNetServer((socket) => {
+      socket.on("error", () => {});
+      socket.once("data", () => socket.end(Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x50])));
+    });
+    await new Promise<void>((resolve) => refusing.listen(0, "127.0.0.1", resolve));
+    try {
+      const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024, maxRetries: 0 });
+      clients.push(http);
+      const port = (refusing.address() as AddressInfo).port;
+      const api = http.upstream("Refusing API", new URL(`https://127.0.0.1:${port}/`), {
+        urlSetting: "WAITER_REFUSING_URL",
+      });
+      const error = await failure(api.send("/orders", { method: "POST", body: "{}" }, call(3_000)));
+      expect(error).not.toBeInstanceOf(UnconfirmedChange);
+      expect(error.message).toBe(
+        `Could not reach Refusing API (127.0.0.1:${port}) securely: the TLS handshake failed (tlsv1 alert internal error); if it lasts, tell whoever runs it.`,
+      );
+      expect(error.refused).toBe(true);
+    } finally {
+      await new Promise((resolve) => refusing.close(resolve));
+    }
+  });
+
   test("an upstream that counts retries against you gets a 429 retried only when it says when", async () => {
     const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 * 1024, minRetryDelayMs: 10 });
     clients.push(http);

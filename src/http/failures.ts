@@ -255,6 +255,9 @@ function connectionFailure(
   if (/^ERR_SSL_/.test(code) && !connected) {
     return new UpstreamError(
       `Could not reach ${where} securely: the TLS handshake failed (${opensslReason(message)}); if it lasts, tell whoever runs it.`,
+      undefined,
+      undefined,
+      true,
     );
   }
   if (changes && connected) {
