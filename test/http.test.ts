@@ -1030,14 +1030,14 @@ describe("retries", () => {
     const trailers = diagnostics.channel("undici:request:trailers");
     let during: Promise<UpstreamError> | undefined;
     const begin = (message: unknown) => {
-      if ((message as { request: { path: string } }).request.path !== "/maintained") return;
+      if ((message as { request: { path: string } }).request.path !== "/decoded") return;
       trailers.unsubscribe(begin);
-      during = failure(api.json(any, "/maintained/other", {}, call(3_000)));
+      during = failure(api.json(any, "/decoded/other", {}, call(3_000)));
     };
     trailers.subscribe(begin);
-    expect((await failure(api.json(any, "/maintained", {}, call(3_000)))).retryAfter).toBe(60);
+    expect((await failure(api.json(any, "/decoded", {}, call(3_000)))).retryAfter).toBe(60);
     expect((await during)?.retryAfter).toBe(60);
-    expect(fake.count("/maintained/other")).toBe(0);
+    expect(fake.count("/decoded/other")).toBe(0);
   });
 
   test("a refusal whose body broke off, its request answered when sent again, holds no read after it", async () => {
