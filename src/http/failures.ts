@@ -90,12 +90,11 @@ export function describeFailure(
     // Stopped while its connection (or a proxy's tunnel) was still opening, or it waited for one of
     // the connections busy with other requests: nothing reached the upstream.
     const late = reason?.name === "TimeoutError";
+    const deadline = `the tool call's deadline${call.deadlineSetting ? ` (${call.deadlineSetting})` : ""}`;
     const unreached = `${where} was not reached (no connection to it opened, or none was free)`;
     if (!written && late && !changes) return new DeadlinePassed(unreached, "try again later.");
     if (!written && changes) {
-      const stop = late
-        ? `the tool call's deadline${call.deadlineSetting ? ` (${call.deadlineSetting})` : ""} passed`
-        : "the tool call ended";
+      const stop = late ? `${deadline} passed` : "the tool call ended";
       return new UpstreamError(
         `${unreached} when ${stop}, so ${change} was not ${made}; try again${late ? " later" : ""}.`,
         undefined,
@@ -104,10 +103,7 @@ export function describeFailure(
       );
     }
     if (changes) {
-      const ended =
-        reason?.name === "TimeoutError"
-          ? `the tool call's deadline${call.deadlineSetting ? ` (${call.deadlineSetting})` : ""}`
-          : "the tool call ended";
+      const ended = late ? deadline : "the tool call ended";
       return new UnconfirmedChange(
         `${where} did not confirm ${change} before ${ended}; it may have been ${made}.`,
         changeAdvice,
