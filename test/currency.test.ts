@@ -1640,9 +1640,25 @@ describe("cross rates", () => {
   test("a half-year or an ISO week where a date is taken is told its days to send, as a quarter is", async () => {
     const refused = async (date: string) =>
       text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
-    for (const date of ["H1 2026", "2026-H1", "1H26", "1. pololetí 2026", "1. Halbjahr 2026", "first half of 2026"]) {
+    for (const date of [
+      "H1 2026",
+      "2026-H1",
+      "1H26",
+      "1. pololetí 2026",
+      "1. Halbjahr 2026",
+      "first half of 2026",
+      "erstes Halbjahr 2026",
+      "im ersten Halbjahr 2026",
+      "první pololetí 2026",
+      "v prvním pololetí 2026",
+    ]) {
       expect(await refused(date), date).toBe(
         `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} is a half-year: send one of its days, 2026-01-01 to 2026-06-30`,
+      );
+    }
+    for (const date of ["zweites Halbjahr 2026", "druhé pololetí 2026", "druhe pololeti 2026"]) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} is a half-year: send one of its days, 2026-07-01 to 2026-11-30`,
       );
     }
     // Week 1 of 2026 begins on Monday 29 December 2025, as ISO 8601 counts weeks.

@@ -1238,14 +1238,20 @@ function quarterGiven(text: string): { first: string; last: string; what: string
 
 /**
  * A half-year and its year, its first and last days: as a report names it (H1 2026, 2026-H2, 1H26, first half of
- * 2026), or a Czech or German one (1. pololetí 2026, 2. Halbjahr 2026). A year of two digits is read as a date's is.
+ * 2026), or a Czech or German one (1. pololetí 2026, 2. Halbjahr 2026, první pololetí 2026, erstes Halbjahr 2026).
+ * A year of two digits is read as a date's is.
  */
 function halfGiven(text: string): { first: string; last: string; what: string } | undefined {
   const [, afterH, beforeH, yearAfter] =
     /^(?:H([12])|([12])\.?\s*(?:H|pololetí|pololeti|halbjahr))[\s/-]*['’]?(\d{4}|\d{2})$/iu.exec(text) ?? [];
   const [, yearBefore, halfAfter] = /^(\d{4})[\s/-]*H([12])$/i.exec(text) ?? [];
-  const [, ordinal, yearInWords] = /^(?:the\s+)?(first|second)\s+half\s+of\s+(\d{4})$/i.exec(text) ?? [];
-  const spelled = ordinal && (ordinal.toLowerCase() === "first" ? "1" : "2");
+  const [, ordinal = "", yearInWords] =
+    /^(?:the\s+)?(first|second)\s+half\s+of\s+(\d{4})$/i.exec(text) ??
+    /^(?:(?:im|v|ve)\s+)?(erste[nms]?|zweite[nms]?|první|prvni|prvním|prvnim|druhé|druhe|druhém|druhem)\s+(?:halbjahr|pololetí|pololeti)\s+(\d{4})$/iu.exec(
+      text,
+    ) ??
+    [];
+  const spelled = ordinal && (/^(?:first|erst|prvn)/i.test(ordinal) ? "1" : "2");
   const half = Number(afterH ?? beforeH ?? halfAfter ?? spelled);
   const written = yearAfter ?? yearBefore ?? yearInWords;
   if (!half || !written) return undefined;
