@@ -1563,6 +1563,37 @@ describe("cross rates", () => {
     expect(await refused("letztem Freitag")).toContain("send 2026-12-04, the last Friday before 2026-12-05");
   });
 
+  test('"since Friday", "seit Freitag" or "od pátku" is told the range from the last Friday to today', async () => {
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    // Monday 2026-11-30: the last Friday is 2026-11-27.
+    for (const [date, language] of [
+      ["since Friday", undefined],
+      ["seit Freitag", "German"],
+      ["od pátku", "Czech"],
+      ["od patku", "Czech"],
+    ] as const) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date}${language ? `, ${language} for "since Friday",` : ""} is a range of days from 2026-11-27, the last Friday before 2026-11-30, today in Prague and Frankfurt, where the fixings are dated, to today: send 2026-11-27, its first day, or ask currency_history for every fixing in it, from 2026-11-27 to 2026-11-30`,
+      );
+    }
+    // On Saturday, "Friday" alone is yesterday: the Friday of the week before is not named, as after "last".
+    setClock("2026-12-05T08:00:00Z");
+    const range = { base: "EUR", symbols: ["CZK"], source: "cnb" };
+    expect(text(await server.call("currency_history", { ...range, start: "since Friday", end: "2026-12-05" }))).toBe(
+      "Invalid arguments for currency_history: start: must be a date as YYYY-MM-DD: since Friday is a range of days from 2026-12-04, the last Friday before 2026-12-05, today in Prague and Frankfurt, where the fixings are dated, to today: send 2026-12-04 as start and 2026-12-05 as end",
+    );
+    // On a Friday, it is the Friday a week before, and today's alone is said too.
+    setClock("2026-12-04T08:00:00Z");
+    expect(text(await server.call("currency_history", { ...range, start: "seit Freitag", end: "2026-12-04" }))).toBe(
+      'Invalid arguments for currency_history: start: must be a date as YYYY-MM-DD: seit Freitag, German for "since Friday", is a range of days from 2026-11-27, the last Friday before 2026-12-04, today in Prague and Frankfurt, where the fixings are dated, to today (today is a Friday too: where it is the one meant, the range is today alone): send 2026-11-27 as start and 2026-12-04 as end',
+    );
+    // "from Friday" and "ab Freitag" are as often said of a Friday to come: not read as one past.
+    expect(await refused("ab Freitag")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD; today is 2026-12-04 in Prague and Frankfurt, where the fixings are dated; it is 2026-12-04T08:00Z now",
+    );
+  });
+
   test('"until last Friday", "bis letzten Freitag" or "do minulého pátku" is told the range\'s end, and that its start is needed', async () => {
     const range = { base: "EUR", symbols: ["CZK"], source: "cnb" };
     // Monday 2026-11-30: the last Friday is 2026-11-27.

@@ -699,16 +699,30 @@ const WEEKDAYS_NAMED = [
 /**
  * For a weekday said as the last one, "last Friday", German "letzten Freitag", Czech "minulý pátek", the date of the
  * last such day before today in Prague and Frankfurt, where the fixings are dated, and where that is in today's week
- * (a Saturday's "last Friday"), the one of the week before too, as either may be meant.
+ * (a Saturday's "last Friday"), the one of the week before too, as either may be meant. A weekday named alone, as
+ * "since Friday" has it, where `alone` takes it (in its language), is the last such day before today, with no other:
+ * on a Friday, the Friday a week before, and `isToday` says today is one too.
  */
 function lastWeekdayOf(
   text: string,
-): { last: string; weekBefore?: string; weekday: string; language?: string; today: string } | undefined {
-  const [, english, german, czech] =
-    /^(?:last\s+(\p{L}+)|(?:letzte[mnr]|vergangene[mnr]|vorige[mnr])\s+(\p{L}+)|minul(?:ý|y|ou|é|e|á|a|ého|eho)\s+(\p{L}+))$/iu.exec(
+  alone?: { language?: string },
+):
+  | {
+      last: string;
+      weekBefore?: string;
+      weekday: string;
+      said: string;
+      language?: string;
+      today: string;
+      isToday?: true;
+    }
+  | undefined {
+  const [, english, german, czech, bare] =
+    /^(?:last\s+(\p{L}+)|(?:letzte[mnr]|vergangene[mnr]|vorige[mnr])\s+(\p{L}+)|minul(?:ý|y|ou|é|e|á|a|ého|eho)\s+(\p{L}+)|(\p{L}+))$/iu.exec(
       text,
     ) ?? [];
-  const name = (english ?? german ?? czech)?.toLowerCase();
+  if (bare && !alone) return undefined;
+  const name = (english ?? german ?? czech ?? bare)?.toLowerCase();
   const index = WEEKDAYS_NAMED.findIndex((names) => name !== undefined && names.includes(name));
   const [englishName] = WEEKDAYS_NAMED[index] ?? [];
   if (englishName === undefined) return undefined;
@@ -716,12 +730,16 @@ function lastWeekdayOf(
   const sinceMonday = (new Date(`${today}T00:00:00Z`).getUTCDay() + 6) % 7;
   const back = (sinceMonday - index + 7) % 7 || 7;
   const last = isoDate(Date.parse(today) - back * DAY_MS);
+  const weekday = capitalized(englishName);
+  const language = german ? "German" : czech ? "Czech" : bare ? alone?.language : undefined;
   return {
     last,
-    ...(back <= sinceMonday && { weekBefore: isoDate(Date.parse(last) - 7 * DAY_MS) }),
-    weekday: capitalized(englishName),
-    ...((german || czech) && { language: german ? "German" : "Czech" }),
+    ...(back <= sinceMonday && !bare && { weekBefore: isoDate(Date.parse(last) - 7 * DAY_MS) }),
+    weekday,
+    said: bare ? weekday : `last ${weekday}`,
+    ...(language && { language }),
     today,
+    ...(bare && back === 7 && { isToday: true as const }),
   };
 }
 
@@ -736,17 +754,23 @@ function lastWeekday(text: string): string | undefined {
 
 /**
  * For the days since the last of a weekday, "since last Friday" ("from last Friday"), German "seit letztem Freitag"
- * ("ab letztem Freitag"), Czech "od minulého pátku", the range from that day to today in Prague and Frankfurt: its
- * ends to send, or for one date, its first.
+ * ("ab letztem Freitag"), Czech "od minulého pátku", and "since Friday", "seit Freitag" or "od pátku", the range from
+ * that day to today in Prague and Frankfurt: its ends to send, or for one date, its first. "from Friday" and "ab
+ * Freitag" are not read so: they are as often said of a Friday to come.
  */
 function sinceLastWeekday(text: string, ofMonth: MonthDay): string | undefined {
   const [, since = "", rest = ""] = /^(since|from|seit|ab|od)\s+(.+)$/iu.exec(text) ?? [];
-  const named = lastWeekdayOf(rest);
+  const alone = { since: {}, seit: { language: "German" }, od: { language: "Czech" } }[since.toLowerCase()];
+  const named = lastWeekdayOf(rest, alone);
   if (!named) return undefined;
-  const { last, weekBefore, weekday, language, today } = named;
+  const { last, weekBefore, weekday, said, language, today, isToday } = named;
   const from = /^(?:from|ab)$/i.test(since) ? "from" : "since";
-  const word = language ? `, ${language} for "${from} last ${weekday}",` : "";
-  const before = weekBefore ? ` (or from ${weekBefore}, the ${weekday} of the week before)` : "";
+  const word = language ? `, ${language} for "${from} ${said}",` : "";
+  const before = weekBefore
+    ? ` (or from ${weekBefore}, the ${weekday} of the week before)`
+    : isToday
+      ? ` (today is a ${weekday} too: where it is the one meant, the range is today alone)`
+      : "";
   const range = `${text}${word} is a range of days from ${last}, the last ${weekday} before ${today}, today in Prague and Frankfurt, where the fixings are dated, to today${before}`;
   return ofMonth === "any"
     ? `must be a date as YYYY-MM-DD: ${range}: send ${last}, its first day, or ask currency_history for every fixing in it, from ${last} to ${today}`
