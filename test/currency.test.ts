@@ -1296,6 +1296,21 @@ describe("cross rates", () => {
     }
   });
 
+  test('"up to", "through", "bis zum" or "bis zu" before a history\'s end is said, and the date read without it', async () => {
+    const range = { base: "EUR", symbols: ["CZK"], source: "cnb", start: "2026-03-02" };
+    for (const [end, word, meaning] of [
+      ["up to 3 March 2026", "up to", 'English for "until" (the day included)'],
+      ["through 3/3/2026", "through", 'English for "through" (the day included)'],
+      ["thru 2026-03-03", "thru", 'English for "through" (the day included)'],
+      ["bis zum 3. März 2026", "bis zum", 'German for "until" (the day included)'],
+      ["bis zu 3. 3. 2026", "bis zu", 'German for "until" (the day included)'],
+    ] as const) {
+      expect(text(await server.call("currency_history", { ...range, end })), end).toBe(
+        `Invalid arguments for currency_history: end: must be a date as YYYY-MM-DD: ${end} begins with "${word}", ${meaning}, and is read without it: send 2026-03-03`,
+      );
+    }
+  });
+
   test("a range sent as one date that ends after today is told its later days have no rates yet", async () => {
     const refused = async (date: string) =>
       text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
@@ -1600,6 +1615,8 @@ describe("cross rates", () => {
     for (const [end, language] of [
       ["until last Friday", undefined],
       ["till last Friday", undefined],
+      ["up to last Friday", undefined],
+      ["through last Friday", undefined],
       ["bis letzten Freitag", "German"],
       ["bis zum letzten Freitag", "German"],
       ["do minulého pátku", "Czech"],

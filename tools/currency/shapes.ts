@@ -301,8 +301,8 @@ function notADate(
   const ago =
     countedBack(short) ?? lastWeekday(short) ?? sinceLastWeekday(short, ofMonth) ?? untilLastWeekday(short, ofMonth);
   if (ago) return ago;
-  const [, preposition = "", afterIt = ""] = /^(\p{L}+)\s+(.*\d.*)$/u.exec(short) ?? [];
-  const word = PREPOSITIONS.get(preposition.toLowerCase());
+  const [, preposition = "", afterIt = ""] = /^(up\s+to|bis\s+zu[mr]?|\p{L}+)\s+(.*\d.*)$/iu.exec(short) ?? [];
+  const word = PREPOSITIONS.get(preposition.toLowerCase().replace(/\s+/, " "));
   let read: string | undefined;
   let restUnread = false;
   const told =
@@ -778,11 +778,11 @@ function sinceLastWeekday(text: string, ofMonth: MonthDay): string | undefined {
 }
 
 /**
- * For the days up to the last of a weekday, "until last Friday" ("till last Friday"), German "bis letzten Freitag"
+ * For the days up to the last of a weekday, "until last Friday" ("till", "up to", "through last Friday"), German "bis letzten Freitag"
  * ("bis zum letzten Freitag"), Czech "do minulého pátku": a range that ends that day and does not say its start.
  */
 function untilLastWeekday(text: string, ofMonth: MonthDay): string | undefined {
-  const [, rest = ""] = /^(?:until|till|bis(?:\s+zum)?|do)\s+(.+)$/iu.exec(text) ?? [];
+  const [, rest = ""] = /^(?:until|till|up\s+to|through|thru|bis(?:\s+zum)?|do)\s+(.+)$/iu.exec(text) ?? [];
   const named = lastWeekdayOf(rest);
   if (!named) return undefined;
   const { last, weekBefore, weekday, language, today } = named;
@@ -859,6 +859,12 @@ const PREPOSITIONS = new Map<string, { meaning: string; weekday?: string }>(
     bis: { meaning: 'German for "until" (the day included)' },
     since: { meaning: 'English for "since" (from the day on)' },
     till: { meaning: 'English for "until" (the day included)' },
+    "up to": { meaning: 'English for "until" (the day included)' },
+    through: { meaning: 'English for "through" (the day included)' },
+    thru: { meaning: 'English for "through" (the day included)' },
+    "bis zu": { meaning: 'German for "until" (the day included)' },
+    "bis zum": { meaning: 'German for "until" (the day included)' },
+    "bis zur": { meaning: 'German for "until" (the day included)' },
     by: { meaning: 'English for "by" (the day or before it)' },
     seit: { meaning: 'German for "since" (from the day on)' },
     nach: { meaning: 'German for "after" (from the day after on)' },
