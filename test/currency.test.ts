@@ -843,6 +843,18 @@ describe("cross rates", () => {
     expect(await refused(46357)).toBe(
       "Invalid arguments for currency_convert: date: expected string, received number: must be a date as YYYY-MM-DD: 46357 is a spreadsheet's serial date, 2026-12-01 in Excel's 1900 date system, but must not be after 2026-11-30, today in UTC+14 (the first time zone to reach a date); leave date out for the latest fixing",
     );
+    // Below 33240, 1991-01-02, a serial date is before the first rates of either source: said, not told to send.
+    const beforeEither =
+      "but that is before 1991-01-02, the first fixing of either source (the Czech National Bank's; the European Central Bank's is 1999-01-04), and neither has rates that early; send the date meant";
+    expect(await refused(30000)).toBe(
+      `Invalid arguments for currency_convert: date: expected string, received number: must be a date as YYYY-MM-DD: 30000 is a spreadsheet's serial date, 1982-02-18 in Excel's 1900 date system, ${beforeEither}`,
+    );
+    expect(await refused("33239")).toBe(
+      `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 33239 is a spreadsheet's serial date, 1991-01-01 in Excel's 1900 date system, ${beforeEither}`,
+    );
+    expect(await refused("33240")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 33240 is a spreadsheet's serial date, 1991-01-02 in Excel's 1900 date system: send 1991-01-02",
+    );
     // 31225 may be 031225 too, as 10125 is 010125: that reading stays.
     expect(await refused(31225)).toMatch(/: 31225 may be 031225, its first zero dropped as a number drops it; /);
     // 42736, 2017-01-01 in a spreadsheet, may be 042736 too: both are named, not only the one after today.
@@ -1639,7 +1651,7 @@ describe("cross rates", () => {
     const refused = async (date: string) =>
       text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
     expect(await refused("vor 9999 Wochen")).toBe(
-      'Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: vor 9999 Wochen, German for "9999 weeks ago", counts back from today to 1835-04-13, counted from 2026-11-30, today in Prague and Frankfurt, where the fixings are dated: that is before 1991-01-02, the first fixing of either source (the Czech National Bank\'s), and neither has rates that early; send the date meant',
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: vor 9999 Wochen, German for \"9999 weeks ago\", counts back from today to 1835-04-13, counted from 2026-11-30, today in Prague and Frankfurt, where the fixings are dated: that is before 1991-01-02, the first fixing of either source (the Czech National Bank's; the European Central Bank's is 1999-01-04), and neither has rates that early; send the date meant",
     );
     expect(await refused("9999 days ago")).toContain(
       "counts back from today: send 1999-07-16, counted from 2026-11-30, today in Prague and Frankfurt, where the fixings are dated, or the date meant",

@@ -33,7 +33,7 @@ export const PUBLICATION: Publication = {
 };
 
 const NAME = "the European Central Bank";
-const EARLIEST = "1999-01-04";
+export const FIRST_ECB_FIXING = "1999-01-04";
 const OTHERS = "the ECB publishes reference rates for about 30 currencies, and none for the others";
 /** A new currency the ECB fixes from `first` on, in the place of `old`, which has the rates of the dates before. */
 const replacing = (first: string, old: string, name: string) =>
@@ -112,7 +112,7 @@ export function frankfurterErrors(response: HttpResponse, _upstream: string, url
   const [, date] = /^\/(\d{4}-\d{2}-\d{2})$/.exec(response.path) ?? [];
   if (!date) return undefined;
   return new ToolError(
-    `No rates for ${date}: ${NAME} publishes from ${EARLIEST} on, and only the currencies currency_list with source "ecb" lists; check the codes and dates, or ${urlSetting}.`,
+    `No rates for ${date}: ${NAME} publishes from ${FIRST_ECB_FIXING} on, and only the currencies currency_list with source "ecb" lists; check the codes and dates, or ${urlSetting}.`,
   );
 }
 
@@ -130,7 +130,7 @@ export function ecbSource(frankfurter: Upstream): RateSource {
     id: "ecb",
     name: NAME,
     base: "EUR",
-    earliest: EARLIEST,
+    earliest: FIRST_ECB_FIXING,
     publication: PUBLICATION,
     others: OTHERS,
     fixedFor: FIXED_FOR,

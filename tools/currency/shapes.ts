@@ -18,6 +18,7 @@ import {
 } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
 import { FIRST_CNB_FIXING, PUBLICATION } from "./cnb.js";
+import { FIRST_ECB_FIXING } from "./ecb.js";
 import {
   areCurrencies,
   crossRate,
@@ -252,14 +253,15 @@ function unixTime(input: number, ahead: (date: string) => string | undefined): s
 
 /**
  * For a number a spreadsheet holds a date as (45658, 2025-01-01 in Excel's 1900 date system, which counts days from
- * 1899-12-30; its fraction a time of day), that date, or why it is refused, `ahead`. Only numbers from 30000 (1982) to
- * 60000 (2064) are read so: five digits no Unix time is, and no date written as a number has but one that lost its
- * first zero (30125, 03-01-25), which is named too.
+ * 1899-12-30; its fraction a time of day), that date, or why it is refused, `ahead`, or before either source's first
+ * fixing (below 33240, 1991-01-02). Only numbers from 30000 (1982) to 60000 (2064) are read so: five digits no Unix
+ * time is, and no date written as a number has but one that lost its first zero (30125, 03-01-25), which is named too.
  */
 function serialDate(input: number, ahead: (date: string) => string | undefined): string | undefined {
   if (input < 30000 || input >= 60000) return undefined;
   const date = isoDate(Date.UTC(1899, 11, 30) + Math.floor(input) * DAY_MS);
   const read = `${input} is a spreadsheet's serial date, ${date} in Excel's 1900 date system`;
+  if (date < FIRST_CNB_FIXING) return `${read}, but that is ${BEFORE_EITHER_SOURCE}; send the date meant`;
   const refused = ahead(date);
   return refused ? `${read}, but ${refused}` : `${read}: send ${date}`;
 }
@@ -641,6 +643,9 @@ function monthEndWithoutYear(
   return `must be a date as YYYY-MM-DD: ${sent} has no year: send ${latest}, its latest date begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant`;
 }
 
+/** Why a date before the Czech National Bank's first fixing, the earliest of either source's, has no rates. */
+const BEFORE_EITHER_SOURCE = `before ${FIRST_CNB_FIXING}, the first fixing of either source (the Czech National Bank's; the European Central Bank's is ${FIRST_ECB_FIXING}), and neither has rates that early`;
+
 /** Numbers of days or weeks counted back in words, one to ten, as "ago", "vor" and "před" take them. */
 const COUNT_WORDS = new Map<string, number>(
   Object.entries({
@@ -675,9 +680,8 @@ function countedBack(text: string): string | undefined {
   const back = isoDate(Date.parse(today) - days * DAY_MS);
   const counted = `counted from ${today}, today in Prague and Frankfurt, where the fixings are dated`;
   const read = `must be a date as YYYY-MM-DD: ${text}${language ? `, ${language} for "${said}",` : ""} counts back from today`;
-  // The Czech National Bank's first fixing is the earliest of either source's.
   if (back < FIRST_CNB_FIXING) {
-    return `${read} to ${back}, ${counted}: that is before ${FIRST_CNB_FIXING}, the first fixing of either source (the Czech National Bank's), and neither has rates that early; send the date meant`;
+    return `${read} to ${back}, ${counted}: that is ${BEFORE_EITHER_SOURCE}; send the date meant`;
   }
   return `${read}: send ${back}, ${counted}, or the date meant where it counts from another day`;
 }
