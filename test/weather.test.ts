@@ -1167,6 +1167,13 @@ describe(`at ${AFTERNOON}`, () => {
           ["Frankfurt(Oder)", "Frankfurt (Oder)", "Brandenburg"],
           ["Frankfurt (Main)", "Frankfurt am Main", "Hesse"],
           ["Halle/Saale", "Halle (Saale)", "Saxony-Anhalt"],
+          // As German writes the river after "an der" ("a. d."), and "am" Main as "a.M.".
+          ["Frankfurt an der Oder", "Frankfurt (Oder)", "Brandenburg"],
+          ["Frankfurt a. d. Oder", "Frankfurt (Oder)", "Brandenburg"],
+          ["Frankfurt a.d. Oder", "Frankfurt (Oder)", "Brandenburg"],
+          ["Frankfurt a.M.", "Frankfurt am Main", "Hesse"],
+          ["Frankfurt a. M.", "Frankfurt am Main", "Hesse"],
+          ["Halle an der Saale", "Halle (Saale)", "Saxony-Anhalt"],
           ["Halle (Westfalen)", "Halle (Westfalen)", "North Rhine-Westphalia"],
           ["Neustadt (Hessen)", "Neustadt", "Hesse"],
           // Saxony's name begins Saxony-Anhalt's: the bigger Neustadt in Saxony is not taken for it.

@@ -74,6 +74,12 @@ export function notOnePlace(args: { place?: string; latitude?: number; longitude
     : undefined;
 }
 
+/** A town's river as its letter abbreviates it after "a." ("Frankfurt a.M.", "Frankfurt a.O."), folded. */
+const RIVER_LETTERS = new Map([
+  ["m", "main"],
+  ["o", "oder"],
+]);
+
 /** Open-Meteo's geocoding API (GeoNames data): place names to coordinates and time zones. */
 export function geocoder(api: Upstream) {
   async function find(name: string, options: SearchOptions, call: Call): Promise<Found[]> {
@@ -140,16 +146,20 @@ export function geocoder(api: Upstream) {
 
   /**
    * For a town written with its river or land otherwise than the geocoder lists it ("Frankfurt/Oder", "Frankfurt(Oder)",
-   * "Halle/Saale" for "Frankfurt (Oder)", "Halle (Saale)"; "Frankfurt (Main)" for "Frankfurt am Main"; "Neustadt (Hessen)"
-   * for a Neustadt in Hesse), the places called by the town's name that have that word in their name after it, or in
-   * their region's: none other, lest "Frankfurt (Oder)" be taken for the bigger Frankfurt am Main.
+   * "Frankfurt an der Oder", "Frankfurt a. d. Oder", "Halle/Saale" for "Frankfurt (Oder)", "Halle (Saale)"; "Frankfurt
+   * (Main)" and "Frankfurt a.M." for "Frankfurt am Main"; "Neustadt (Hessen)" for a Neustadt in Hesse), the places
+   * called by the town's name that have that word in their name after it, or in their region's: none other, lest
+   * "Frankfurt (Oder)" be taken for the bigger Frankfurt am Main.
    */
   async function besideRiver(name: string, call: Call): Promise<Found[]> {
-    const [, town = "", within = "", afterSlash = ""] =
-      /^([^()/,\d]+?)\s*(?:\(([^()]+)\)|\/\s*([^()/,\d]+))$/u.exec(name) ?? [];
-    const word = folded(within || afterSlash)
+    const [, town = "", within = "", afterWord = ""] =
+      /^([^()/,\d]+?)\s*(?:\(([^()]+)\)|\/\s*([^()/,\d]+))$/u.exec(name) ??
+      /^([^()/,\d]+?)\s+(?:an\s+der|am|a\.\s?d\.|a\.)\s*()(\p{L}[^()/,\d]*)$/iu.exec(name) ??
+      [];
+    const written = folded(within || afterWord)
       .replace(/[^\p{L}\s-]/gu, "")
       .trim();
+    const word = RIVER_LETTERS.get(written) ?? written;
     if (!town.trim() || word.length < 3) return [];
     const called = folded(town.trim());
     const wordIn = (text: string) => new RegExp(`(?:^|[^\\p{L}])${word}(?:[^\\p{L}]|$)`, "u").test(text);
