@@ -711,9 +711,9 @@ describe(`at ${AFTERNOON}`, () => {
         expect(text(result)).toContain(
           "\nOf the places also found, send these by their latitude and longitude, as sent as listed each would name another place: Franklin, Tennessee, United States (35.25, -87); Franklin, Kentucky, United States (36.72, -87); Franklin, Kentucky, United States (38.1, -87).\n",
         );
-        // Said once: the line lists them, Louisiana's too, without saying it again.
+        // The line lists them, Louisiana's too, and defers to the note for those it names, not saying otherwise.
         expect(text(result)).toContain(
-          "\nAlso found (not used; to use one, send it as listed, without its coordinates): Franklin, Tennessee, United States (35.25, -87); Franklin, Kentucky, United States (36.72, -87); Franklin, Kentucky, United States (38.1, -87); Franklin, Louisiana, United States (29.8, -87)\n",
+          "\nAlso found (not used; to use one, send it as listed, without its coordinates, unless the note above names it to send by them): Franklin, Tennessee, United States (35.25, -87); Franklin, Kentucky, United States (36.72, -87); Franklin, Kentucky, United States (38.1, -87); Franklin, Louisiana, United States (29.8, -87)\n",
         );
       } finally {
         geocoding.intercept = undefined;
@@ -741,7 +741,7 @@ describe(`at ${AFTERNOON}`, () => {
           "\nOf the places also found, send this by its latitude and longitude, as sent as listed it would name another place: Greenville, United States (38.1, -87).\n",
         );
         expect(text(result)).toContain(
-          "\nAlso found (not used; to use one, send it as listed, without its coordinates): Greenville, Kentucky, United States (36.72, -87); Greenville, United States (38.1, -87)\n",
+          "\nAlso found (not used; to use one, send it as listed, without its coordinates, unless the note above names it to send by them): Greenville, Kentucky, United States (36.72, -87); Greenville, United States (38.1, -87)\n",
         );
       } finally {
         geocoding.intercept = undefined;
@@ -811,6 +811,10 @@ describe(`at ${AFTERNOON}`, () => {
           const result = await server.call(tool, { place: "Paris", ...args });
           expect(data<{ note?: string }>(result).note ?? "", tool).not.toContain("Of the places also found");
           expect(text(result), tool).not.toContain("Of the places also found");
+          // Nor is the line's advice to send them as listed qualified.
+          expect(text(result), tool).toContain(
+            "\nAlso found (not used; to use one, send it as listed, without its coordinates): Paris, Tennessee",
+          );
         }
       } finally {
         geocoding.intercept = undefined;

@@ -80,13 +80,16 @@ export function times(epoch: number, zone: string): { time: string; time_utc: st
 /** The lines under an answer: the alternatives to the place used, and the credit. */
 export function footer(result: {
   alternatives?: z.infer<typeof alternative>[] | undefined;
+  note?: string | undefined;
   attribution: string;
 }): string[] {
   const lines: string[] = [];
   if (result.alternatives?.length) {
+    // Those the note names to send by their coordinates are the exception, which the line defers to.
+    const unless = result.note?.includes(BY_COORDINATES) ? ", unless the note above names it to send by them" : "";
     lines.push(
       // By its name, region and country the geocoder gives it its time zone and elevation, which coordinates alone lose.
-      `Also found (not used; to use one, send it as listed, without its coordinates): ${result.alternatives
+      `Also found (not used; to use one, send it as listed, without its coordinates${unless}): ${result.alternatives
         .slice(0, 5)
         .map((p) => `${label(p)} (${p.latitude}, ${p.longitude})`)
         .join("; ")}${result.alternatives.length > 5 ? "; …" : ""}`,
@@ -95,6 +98,9 @@ export function footer(result: {
   lines.push(result.attribution);
   return lines;
 }
+
+/** How the note naming the places also found to send by their coordinates begins. */
+const BY_COORDINATES = "Of the places also found, send";
 
 /**
  * The alternatives to send by their coordinates, said in the note, which a client that shows the model only
@@ -106,7 +112,7 @@ export function alternativesByCoordinates(resolved: Resolved): string[] {
   if (!marked.length) return [];
   const [these, their, they] = marked.length === 1 ? ["this", "its", "it"] : ["these", "their", "each"];
   return [
-    `Of the places also found, send ${these} by ${their} latitude and longitude, as sent as listed ${they} would name another place: ${marked.map((p) => `${label(p)} (${p.latitude}, ${p.longitude})`).join("; ")}.`,
+    `${BY_COORDINATES} ${these} by ${their} latitude and longitude, as sent as listed ${they} would name another place: ${marked.map((p) => `${label(p)} (${p.latitude}, ${p.longitude})`).join("; ")}.`,
   ];
 }
 
