@@ -857,6 +857,49 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test('the "Also found" line lists every place the note names to send by coordinates, beyond the fifth too', async () => {
+      const franklin = (region: string, latitude: number, population: number) => ({
+        name: "Franklin",
+        latitude,
+        longitude: -87,
+        country_code: "US",
+        country: "United States",
+        admin1: region,
+        timezone: "America/Chicago",
+        population,
+      });
+      // Seven others found; the two of Kentucky, the last, are listed alike and to be sent by their coordinates.
+      const found = [
+        franklin("Tennessee", 35.92, 83454),
+        franklin("Louisiana", 29.8, 7000),
+        franklin("Indiana", 39.48, 6000),
+        franklin("Ohio", 39.56, 5000),
+        franklin("Virginia", 36.68, 4000),
+        franklin("Georgia", 33.28, 3000),
+        franklin("Kentucky", 36.72, 2000),
+        franklin("Kentucky", 38.1, 500),
+      ];
+      geocoding.intercept = (r) => (r.query.get("name") === "Franklin" ? geocoded(found) : undefined);
+      try {
+        for (const [tool, args] of [
+          ["weather_current", {}],
+          ["weather_forecast", { days: 1 }],
+        ] as const) {
+          const result = await server.call(tool, { place: "Franklin", ...args });
+          const kentucky =
+            "Franklin, Kentucky, United States (36.72, -87); Franklin, Kentucky, United States (38.1, -87)";
+          expect(data<{ note: string }>(result).note, tool).toContain(
+            `Of the places also found, send these by their latitude and longitude, as sent as listed each would name another place: ${kentucky}.`,
+          );
+          expect(text(result), tool).toContain(
+            `\nAlso found (not used; to use one, send it as listed, without its coordinates, unless the note above names it to send by them): Franklin, Louisiana, United States (29.8, -87); Franklin, Indiana, United States (39.48, -87); Franklin, Ohio, United States (39.56, -87); Franklin, Virginia, United States (36.68, -87); Franklin, Georgia, United States (33.28, -87); ${kentucky}\n`,
+          );
+        }
+      } finally {
+        geocoding.intercept = undefined;
+      }
+    });
+
     test("a place asked for by its own name is found when the geocoder answers with its English one, the country too", async () => {
       const hit = (name: string, country_code: string, country: string, population: number) => ({
         name,

@@ -90,9 +90,8 @@ export function footer(result: {
     lines.push(
       // By its name, region and country the geocoder gives it its time zone and elevation, which coordinates alone lose.
       `Also found (not used; to use one, send it as listed, without its coordinates${unless}): ${result.alternatives
-        .slice(0, 5)
         .map((p) => `${label(p)} (${p.latitude}, ${p.longitude})`)
-        .join("; ")}${result.alternatives.length > 5 ? "; …" : ""}`,
+        .join("; ")}`,
     );
   }
   lines.push(result.attribution);
