@@ -1765,6 +1765,11 @@ describe("cross rates", () => {
       "March 1–5, 2026",
       // As Czech writes it, "until" between them.
       "1. 3. do 5. 3. 2026",
+      // English and German "until" in more words, and American "through".
+      "1 March up to 5 March 2026",
+      "2026-03-01 thru 2026-03-05",
+      "1. 3. bis zum 5. 3. 2026",
+      "1. bis zum 5. März 2026",
       // Without spaces, as often typed: the year after the last end's dot is the first's too.
       "1.3.–5.3.2026",
       "01.03.-05.03.2026",
@@ -1798,6 +1803,13 @@ describe("cross rates", () => {
       "Invalid arguments for currency_history: start: must be a date as YYYY-MM-DD: 1.–5. 3. 26 is a range of days (its year read as 2026): send 2026-03-01 as start and 2026-03-05 as end",
     );
     // "from" before it, as Czech writes a range, is said and left out.
+    expect(
+      text(
+        await server.call("currency_history", { ...range, start: "vom 1. bis zum 5. März 2026", end: "2026-03-05" }),
+      ),
+    ).toBe(
+      'Invalid arguments for currency_history: start: must be a date as YYYY-MM-DD: vom 1. bis zum 5. März 2026 begins with "vom", German for "from", and is read without it: 1. bis zum 5. März 2026 is a range of days: send 2026-03-01 as start and 2026-03-05 as end',
+    );
     expect(await refused("od 1. 3. do 5. 3. 2026")).toBe(
       'Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: od 1. 3. do 5. 3. 2026 begins with "od", Czech for "from", and is read without it: 1. 3. do 5. 3. 2026 is a range of days, 2026-03-01 to 2026-03-05: send one day of it, or ask currency_history for every fixing in it, from 2026-03-01 to 2026-03-05',
     );

@@ -800,7 +800,8 @@ function untilLastWeekday(text: string, ofMonth: MonthDay): string | undefined {
 
 /**
  * A range sent as one date: as ISO 8601 writes an interval (2026-03-01/2026-03-05, of time stamps too), or with a dash, dots or a word
- * between its ends (1.–5. 3. 2026, 1–5 March 2026, March 1–5, 2026, 1 March to 5 March 2026, 1. 3. do 5. 3. 2026); a first end of a day alone takes its month and year
+ * between its ends (1.–5. 3. 2026, 1–5 March 2026, March 1–5, 2026, 1 March to 5 March 2026, 1 March up to 5 March 2026,
+ * 1. 3. bis zum 5. 3. 2026, 1. 3. do 5. 3. 2026); a first end of a day alone takes its month and year
  * from the last (1. of 1.–5. 3. 2026 is 1. 3. 2026, 1 of 1–5 March 2026 1 March 2026).
  */
 function rangeGiven(text: string): [string, string] | undefined {
@@ -808,7 +809,7 @@ function rangeGiven(text: string): [string, string] | undefined {
   if (isoFrom && isoTo) return [isoFrom, isoTo];
   const [, from = "", to = ""] =
     /^(\d{1,2}\.(?:\s?\d{1,2}\.)?)\s*-\s*(\d{1,2}\..*\d)$/.exec(text) ??
-    /^([^–—]*?\d[^–—]*?)\s*(?:[–—]|\.\.\.?|\s-\s|\s+(?:to|until|till|through|bis|až|do)\s+)\s*(\d.*|\p{L}.*\d.*)$/iu.exec(
+    /^([^–—]*?\d[^–—]*?)\s*(?:[–—]|\.\.\.?|\s-\s|\s+(?:to|until|till|up\s+to|through|thru|bis\s+zu[mr]?|bis|až|do)\s+)\s*(\d.*|\p{L}.*\d.*)$/iu.exec(
       text,
     ) ??
     [];
