@@ -104,6 +104,26 @@ async function served(options: Served = {}) {
   return { store, file, client, call, text, resources };
 }
 
+/**
+ * What `started` answers, waiter's timers and its clock moved a tenth of a second at a time until it
+ * does: a wait that runs out its time, or a client's own timeout, takes none of the test's.
+ */
+async function onMovedTimers<T>(started: () => Promise<T>): Promise<T> {
+  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+  try {
+    const answer = started();
+    let settled = false;
+    const settle = () => {
+      settled = true;
+    };
+    answer.then(settle, settle);
+    while (!settled) await vi.advanceTimersByTimeAsync(100);
+    return await answer;
+  } finally {
+    vi.useRealTimers();
+  }
+}
+
 /** What waiter says in its own voice: the text without the fenced payload and without string literals. */
 function ownVoice(text: string): string {
   return text
@@ -234,13 +254,13 @@ test("a wait on a source no longer configured that times out says this waiter re
   await addTrial(store, "r1");
   const unconfigured =
     'No source "trial" is configured in this waiter, which refuses its deliveries: a new event of it arrives only through another waiter on this store that has it configured.';
-  const waited = await call("events_wait", { source: "trial", timeout_s: 1 });
+  const waited = await onMovedTimers(() => call("events_wait", { source: "trial", timeout_s: 1 }));
   expect(waited.structuredContent).toEqual({ timed_out: true, cursor: "c1", note: unconfigured });
   expect(text(waited)).toBe(
     `The wait timed out: nothing matching arrived. Wait again with since="c1".\n${unconfigured}`,
   );
   // A configured source's wait says nothing of it.
-  expect((await call("events_wait", { source: "shop", timeout_s: 1 })).structuredContent).toEqual({
+  expect((await onMovedTimers(() => call("events_wait", { source: "shop", timeout_s: 1 }))).structuredContent).toEqual({
     timed_out: true,
     cursor: "c1",
   });
@@ -371,7 +391,7 @@ test("events_wait that timed out says so, though a look under way as it ended fa
     await failLook();
     return firstAfter(filter, after);
   });
-  const result = await call("events_wait", { timeout_s: 1 });
+  const result = await onMovedTimers(() => call("events_wait", { timeout_s: 1 }));
   expect(result.isError).toBeFalsy();
   expect(result.structuredContent).toMatchObject({ timed_out: true });
 });
@@ -685,7 +705,10 @@ test("a cursor given before retention dropped every event still reads on; one be
     cursor,
     note: `No event is stored: retention has dropped every event up to ${cursor} (2 in all); ask the systems that sent them for older ones.`,
   });
-  expect((await call("events_wait", { timeout_s: 1 })).structuredContent).toEqual({ timed_out: true, cursor });
+  expect((await onMovedTimers(() => call("events_wait", { timeout_s: 1 }))).structuredContent).toEqual({
+    timed_out: true,
+    cursor,
+  });
   const later = await add("d3");
   const after = await call("events_list", { since: cursor });
   expect(after.structuredContent).toEqual({ events: [expect.objectContaining({ id: later.id })], cursor: "c3" });
@@ -1629,7 +1652,7 @@ test("a reader whose cursor is older than what retention dropped is told it miss
   expect((listed.structuredContent as { events: { id: string }[] }).events.map((e) => e.id)).toEqual([kept.id]);
   expect((listed.structuredContent as { note?: string }).note).toMatch(missed);
   expect(text(listed)).toMatch(missed);
-  const waited = await call("events_wait", { since: early, timeout_s: 1 });
+  const waited = await onMovedTimers(() => call("events_wait", { since: early, timeout_s: 1 }));
   expect((waited.structuredContent as { event: { id: string } }).event.id).toBe(kept.id);
   expect(text(waited)).toMatch(missed);
   // Nothing after these was dropped unread: no note.
@@ -1638,12 +1661,12 @@ test("a reader whose cursor is older than what retention dropped is told it miss
     expect((result.structuredContent as { note?: string }).note, JSON.stringify(args)).toBeUndefined();
   }
   await add("d5");
-  const byId = await call("events_wait", { since: kept.id, timeout_s: 1 });
+  const byId = await onMovedTimers(() => call("events_wait", { since: kept.id, timeout_s: 1 }));
   expect(byId.structuredContent).toMatchObject({ timed_out: false });
   expect(byId.structuredContent).not.toHaveProperty("note");
 
   await store.expire(clock.now() + 62 * 86_400_000);
-  const timedOut = await call("events_wait", { since: late, timeout_s: 1 });
+  const timedOut = await onMovedTimers(() => call("events_wait", { since: late, timeout_s: 1 }));
   expect(timedOut.structuredContent).toMatchObject({ timed_out: true, note: expect.stringMatching(missed) });
   expect(text(timedOut)).toMatch(missed);
 });
@@ -2367,7 +2390,7 @@ test("a type that is only the start of stored types, and a cursor given as an ev
   expect((exact.structuredContent as { events: unknown[] }).events).toEqual([]);
   expect(text(exact)).toBe(`No matching events. Cursor for later: c${await store.latestSeq()}.\n${exactly}`);
   // A wait on it times out with the same advice.
-  const waited = await call("events_wait", { type: "order", since: "c0", timeout_s: 1 });
+  const waited = await onMovedTimers(() => call("events_wait", { type: "order", since: "c0", timeout_s: 1 }));
   expect(waited.structuredContent).toEqual({ timed_out: true, cursor: "c1", note: exactly });
   expect(text(waited)).toBe(`The wait timed out: nothing matching arrived. Wait again with since="c1".\n${exactly}`);
   const prefixed = await call("events_list", { type: "order." });
@@ -2388,7 +2411,10 @@ test('a type with a "*" before its end that matched nothing is told that only a 
     cursor: "c2",
     note: 'Only a "*" at the end of type is a wildcard: "*.paid" is matched as written. Leave type out to read every type.',
   });
-  expect((await call("events_wait", { type: "order.*.paid", since: "c2", timeout_s: 1 })).structuredContent).toEqual({
+  expect(
+    (await onMovedTimers(() => call("events_wait", { type: "order.*.paid", since: "c2", timeout_s: 1 })))
+      .structuredContent,
+  ).toEqual({
     timed_out: true,
     cursor: "c2",
     note: 'Only a "*" at the end of type is a wildcard: "order.*.paid" is matched as written. For the types that begin with "order.", pass "order.*".',
@@ -2431,10 +2457,12 @@ test("a type off in letter case is told the stored one, white space around it is
   expect((padded.structuredContent as { events: unknown[] }).events).toHaveLength(1);
   // A wait that timed out is told alike; on a type stored as given, it is told nothing more.
   // The two waits, on nothing to come, time out side by side.
-  const [waited, asStored] = await Promise.all([
-    call("events_wait", { type: "Order.Paid", since: "c0", timeout_s: 1 }),
-    call("events_wait", { type: "order.paid", timeout_s: 1 }),
-  ]);
+  const [waited, asStored] = await onMovedTimers(() =>
+    Promise.all([
+      call("events_wait", { type: "Order.Paid", since: "c0", timeout_s: 1 }),
+      call("events_wait", { type: "order.paid", timeout_s: 1 }),
+    ]),
+  );
   expect(waited.structuredContent).toEqual({ timed_out: true, cursor, note: cased });
   expect(text(asStored)).toBe(`The wait timed out: nothing matching arrived. Wait again with since="${cursor}".`);
 });
@@ -2469,7 +2497,7 @@ test("a prefix that is a stored type and its dot is told to pass that type: GitH
     expect((listed.structuredContent as { events: unknown[] }).events, type).toEqual([]);
     expect(text(listed), type).toBe(`No matching events. Cursor for later: ${cursor}.\n${itself(type, "push")}`);
   }
-  const waited = await call("events_wait", { type: "push.", since: "c0", timeout_s: 1 });
+  const waited = await onMovedTimers(() => call("events_wait", { type: "push.", since: "c0", timeout_s: 1 }));
   expect(waited.structuredContent).toEqual({ timed_out: true, cursor, note: itself("push.", "push") });
   // A prefix of something no type is, is told the types stored; a prefix of stored ones, nothing.
   expect((await call("events_list", { type: "issues." })).structuredContent).toMatchObject({
@@ -2490,9 +2518,9 @@ test("a poll that found nothing newer reads only the newest events for a type hi
   const readFrom = (from: number) => list.mock.calls.every(([, page]) => (page.after ?? 0) >= from);
   // The ordinary "anything new?" on a type stored as given: the walk back stops at its newest event.
   expect((await call("events_list", { since, type: "order.paid" })).structuredContent).not.toHaveProperty("note");
-  expect((await call("events_wait", { since, type: "order.paid", timeout_s: 1 })).structuredContent).not.toHaveProperty(
-    "note",
-  );
+  expect(
+    (await onMovedTimers(() => call("events_wait", { since, type: "order.paid", timeout_s: 1 }))).structuredContent,
+  ).not.toHaveProperty("note");
   expect(typesLike).not.toHaveBeenCalled();
   expect(readFrom(latest - 1_000)).toBe(true);
   // A type nothing among the newest events looks like is told nothing, from those alone.
@@ -3250,7 +3278,9 @@ test("waits from many sessions at once look at the store a few times each throug
 test("events_wait in a session whose client cut an earlier call for its timeout ends before it, with the cursor", async () => {
   const { client } = await served();
   const wait = (timeout_s: number) =>
-    client.callTool({ name: "events_wait", arguments: { timeout_s } }, undefined, { timeout: 2_500 });
+    onMovedTimers(() =>
+      client.callTool({ name: "events_wait", arguments: { timeout_s } }, undefined, { timeout: 2_500 }),
+    );
   await expect(wait(5)).rejects.toThrow(/Request timed out/);
   const result = (await wait(5)) as CallToolResult;
   expect(result.isError).toBeFalsy();
@@ -3264,10 +3294,12 @@ test("events_wait in a session whose client cut an earlier call for its timeout 
 test("the wait after one its client cut answers what arrived meanwhile, which the cut one's cursor would have", async () => {
   const { store, client, call } = await served();
   await addTrial(store, "before");
-  const cut = client.callTool({ name: "events_wait", arguments: { timeout_s: 5 } }, undefined, { timeout: 1_000 });
+  const cut = onMovedTimers(() =>
+    client.callTool({ name: "events_wait", arguments: { timeout_s: 5 } }, undefined, { timeout: 1_000 }),
+  );
   await expect(cut).rejects.toThrow(/Request timed out/);
   const meanwhile = await addTrial(store, "meanwhile");
-  const next = await call("events_wait", { timeout_s: 2 });
+  const next = await onMovedTimers(() => call("events_wait", { timeout_s: 2 }));
   expect(next.structuredContent).toMatchObject({
     timed_out: false,
     cursor: "c2",
@@ -3275,28 +3307,38 @@ test("the wait after one its client cut answers what arrived meanwhile, which th
     note: expect.stringContaining("waited from where that one began (c1)"),
   });
   // The next wait only: one after it waits from its own start.
-  expect((await call("events_wait", { timeout_s: 1 })).structuredContent).toMatchObject({ timed_out: true });
+  expect((await onMovedTimers(() => call("events_wait", { timeout_s: 1 }))).structuredContent).toMatchObject({
+    timed_out: true,
+  });
 });
 
 test("a wait on other events between leaves a cut wait's start to the next wait for the same events", async () => {
   const { store, client, call } = await served();
   await addTrial(store, "before");
-  const cut = client.callTool({ name: "events_wait", arguments: { type: "order.paid", timeout_s: 5 } }, undefined, {
-    timeout: 1_000,
-  });
+  const cut = onMovedTimers(() =>
+    client.callTool({ name: "events_wait", arguments: { type: "order.paid", timeout_s: 5 } }, undefined, {
+      timeout: 1_000,
+    }),
+  );
   await expect(cut).rejects.toThrow(/Request timed out/);
   const paid = await addTrial(store, "paid");
-  expect((await call("events_wait", { type: "refund.created", timeout_s: 1 })).structuredContent).toMatchObject({
+  expect(
+    (await onMovedTimers(() => call("events_wait", { type: "refund.created", timeout_s: 1 }))).structuredContent,
+  ).toMatchObject({
     timed_out: true,
     cursor: "c2",
   });
-  expect((await call("events_wait", { type: "order.paid", timeout_s: 1 })).structuredContent).toMatchObject({
+  expect(
+    (await onMovedTimers(() => call("events_wait", { type: "order.paid", timeout_s: 1 }))).structuredContent,
+  ).toMatchObject({
     timed_out: false,
     event: { id: paid.id },
     note: "This client cancelled an earlier wait of this session for the same events before it answered, so this one waited from where that one began (c1).",
   });
   // Taken once.
-  expect((await call("events_wait", { type: "order.paid", timeout_s: 1 })).structuredContent).toMatchObject({
+  expect(
+    (await onMovedTimers(() => call("events_wait", { type: "order.paid", timeout_s: 1 }))).structuredContent,
+  ).toMatchObject({
     timed_out: true,
   });
 });
@@ -3304,16 +3346,21 @@ test("a wait on other events between leaves a cut wait's start to the next wait 
 test("the wait after one its client cut, past a wait since a later cursor, does not name that one as the wait cut", async () => {
   const { store, client, call } = await served();
   await addTrial(store, "before");
-  const cut = client.callTool({ name: "events_wait", arguments: { type: "order.paid", timeout_s: 5 } }, undefined, {
-    timeout: 1_000,
-  });
+  const cut = onMovedTimers(() =>
+    client.callTool({ name: "events_wait", arguments: { type: "order.paid", timeout_s: 5 } }, undefined, {
+      timeout: 1_000,
+    }),
+  );
   await expect(cut).rejects.toThrow(/Request timed out/);
   const paid = await addTrial(store, "paid", "{}", "order.paid");
   // The session's last wait for the same events, which timed out and gave its cursor.
   expect(
-    (await call("events_wait", { type: "order.paid", since: "c2", timeout_s: 1 })).structuredContent,
+    (await onMovedTimers(() => call("events_wait", { type: "order.paid", since: "c2", timeout_s: 1 })))
+      .structuredContent,
   ).toMatchObject({ timed_out: true, cursor: "c2" });
-  expect((await call("events_wait", { type: "order.paid", timeout_s: 1 })).structuredContent).toMatchObject({
+  expect(
+    (await onMovedTimers(() => call("events_wait", { type: "order.paid", timeout_s: 1 }))).structuredContent,
+  ).toMatchObject({
     timed_out: false,
     event: { id: paid.id },
     note: "This client cancelled an earlier wait of this session for the same events before it answered, so this one waited from where that one began (c1).",
@@ -3323,9 +3370,11 @@ test("the wait after one its client cut, past a wait since a later cursor, does 
 test("a cut wait's start does not answer again an event a wait on more events answered meanwhile", async () => {
   const { store, client, call } = await served();
   await addTrial(store, "before");
-  const cut = client.callTool({ name: "events_wait", arguments: { type: "order.paid", timeout_s: 5 } }, undefined, {
-    timeout: 1_000,
-  });
+  const cut = onMovedTimers(() =>
+    client.callTool({ name: "events_wait", arguments: { type: "order.paid", timeout_s: 5 } }, undefined, {
+      timeout: 1_000,
+    }),
+  );
   await expect(cut).rejects.toThrow(/Request timed out/);
   const looks = vi.spyOn(store, "firstAfter");
   const all = call("events_wait", { type: "order.*", timeout_s: 5 });
@@ -3334,7 +3383,9 @@ test("a cut wait's start does not answer again an event a wait on more events an
   expect((await all).structuredContent).toMatchObject({ timed_out: false, event: { id: paid.id } });
   const paidAgain = await addTrial(store, "paid again", "{}", "order.paid");
   // The second payment, which no wait answered, and not the first again.
-  expect((await call("events_wait", { type: "order.paid", timeout_s: 1 })).structuredContent).toMatchObject({
+  expect(
+    (await onMovedTimers(() => call("events_wait", { type: "order.paid", timeout_s: 1 }))).structuredContent,
+  ).toMatchObject({
     timed_out: false,
     event: { id: paidAgain.id },
   });
@@ -3343,9 +3394,11 @@ test("a cut wait's start does not answer again an event a wait on more events an
 test("a cut wait's start does not answer again an event a wait on fewer events answered meanwhile", async () => {
   const { store, client, call } = await served();
   await addTrial(store, "before");
-  const cut = client.callTool({ name: "events_wait", arguments: { source: "trial", timeout_s: 5 } }, undefined, {
-    timeout: 1_000,
-  });
+  const cut = onMovedTimers(() =>
+    client.callTool({ name: "events_wait", arguments: { source: "trial", timeout_s: 5 } }, undefined, {
+      timeout: 1_000,
+    }),
+  );
   await expect(cut).rejects.toThrow(/Request timed out/);
   const looks = vi.spyOn(store, "firstAfter");
   const one = call("events_wait", { type: "order.paid", timeout_s: 5 });
@@ -3354,7 +3407,9 @@ test("a cut wait's start does not answer again an event a wait on fewer events a
   expect((await one).structuredContent).toMatchObject({ timed_out: false, event: { id: paid.id } });
   const refunded = await addTrial(store, "refunded", "{}", "refund.created");
   // The refund, which no wait answered, and not the payment again.
-  expect((await call("events_wait", { source: "trial", timeout_s: 1 })).structuredContent).toMatchObject({
+  expect(
+    (await onMovedTimers(() => call("events_wait", { source: "trial", timeout_s: 1 }))).structuredContent,
+  ).toMatchObject({
     timed_out: false,
     event: { id: refunded.id },
   });
@@ -3363,15 +3418,19 @@ test("a cut wait's start does not answer again an event a wait on fewer events a
 test("a cut wait's start does not answer again an event a page of more events listed meanwhile", async () => {
   const { store, client, call } = await served();
   await addTrial(store, "before");
-  const cut = client.callTool({ name: "events_wait", arguments: { type: "order.paid", timeout_s: 5 } }, undefined, {
-    timeout: 1_000,
-  });
+  const cut = onMovedTimers(() =>
+    client.callTool({ name: "events_wait", arguments: { type: "order.paid", timeout_s: 5 } }, undefined, {
+      timeout: 1_000,
+    }),
+  );
   await expect(cut).rejects.toThrow(/Request timed out/);
   const paid = await addTrial(store, "paid", "{}", "order.paid");
   expect((await call("events_list", { source: "trial", limit: 1 })).structuredContent).toMatchObject({
     events: [{ id: paid.id }],
   });
-  expect((await call("events_wait", { type: "order.paid", timeout_s: 1 })).structuredContent).toMatchObject({
+  expect(
+    (await onMovedTimers(() => call("events_wait", { type: "order.paid", timeout_s: 1 }))).structuredContent,
+  ).toMatchObject({
     timed_out: true,
   });
 });
@@ -3379,9 +3438,11 @@ test("a cut wait's start does not answer again an event a page of more events li
 test("a cut wait's start does not answer again an event a page listed, after pages back through older events", async () => {
   const { store, client, call } = await served();
   for (let i = 0; i < 500; i++) await addTrial(store, `old ${i}`);
-  const cut = client.callTool({ name: "events_wait", arguments: { type: "order.paid", timeout_s: 5 } }, undefined, {
-    timeout: 1_000,
-  });
+  const cut = onMovedTimers(() =>
+    client.callTool({ name: "events_wait", arguments: { type: "order.paid", timeout_s: 5 } }, undefined, {
+      timeout: 1_000,
+    }),
+  );
   await expect(cut).rejects.toThrow(/Request timed out/);
   const paid = await addTrial(store, "paid", "{}", "order.paid");
   expect((await call("events_list", { source: "trial", limit: 1 })).structuredContent).toMatchObject({
@@ -3393,16 +3454,20 @@ test("a cut wait's start does not answer again an event a page listed, after pag
     const page = (await call("events_list", { before, limit: 100 })).structuredContent as { next_before?: string };
     before = page.next_before;
   }
-  expect((await call("events_wait", { type: "order.paid", timeout_s: 1 })).structuredContent).toMatchObject({
+  expect(
+    (await onMovedTimers(() => call("events_wait", { type: "order.paid", timeout_s: 1 }))).structuredContent,
+  ).toMatchObject({
     timed_out: true,
   });
 });
 
 test("a cut wait's start passes over the many events a page of more events gave meanwhile in a few reads of the store", async () => {
   const { store, client, call } = await served();
-  const cut = client.callTool({ name: "events_wait", arguments: { type: "order.paid", timeout_s: 5 } }, undefined, {
-    timeout: 1_000,
-  });
+  const cut = onMovedTimers(() =>
+    client.callTool({ name: "events_wait", arguments: { type: "order.paid", timeout_s: 5 } }, undefined, {
+      timeout: 1_000,
+    }),
+  );
   await expect(cut).rejects.toThrow(/Request timed out/);
   for (let i = 0; i < 100; i++) await addTrial(store, `paid ${i}`, "{}", "order.paid");
   expect((await call("events_list", { source: "trial", limit: 100 })).structuredContent).toMatchObject({
@@ -3411,7 +3476,9 @@ test("a cut wait's start passes over the many events a page of more events gave 
   const fresh = await addTrial(store, "fresh", "{}", "order.paid");
   // Each read a round trip, as to a PostgreSQL store.
   const reads = ["firstAfter", "list", "get"].map((name) => vi.spyOn(store, name as "firstAfter" | "list" | "get"));
-  expect((await call("events_wait", { type: "order.paid", timeout_s: 1 })).structuredContent).toMatchObject({
+  expect(
+    (await onMovedTimers(() => call("events_wait", { type: "order.paid", timeout_s: 1 }))).structuredContent,
+  ).toMatchObject({
     timed_out: false,
     event: { id: fresh.id },
   });
@@ -3513,20 +3580,26 @@ test("a cut wait's start does not answer again an event a page gives while the w
 test("the wait after one its client cut answers no event events_list gave meanwhile, with its cursor", async () => {
   const { store, client, call } = await served();
   await addTrial(store, "before");
-  const cut = client.callTool({ name: "events_wait", arguments: { timeout_s: 5 } }, undefined, { timeout: 1_000 });
+  const cut = onMovedTimers(() =>
+    client.callTool({ name: "events_wait", arguments: { timeout_s: 5 } }, undefined, { timeout: 1_000 }),
+  );
   await expect(cut).rejects.toThrow(/Request timed out/);
   const listed = await addTrial(store, "listed");
   expect((await call("events_list", {})).structuredContent).toMatchObject({
     events: [{ id: listed.id }, {}],
     cursor: "c2",
   });
-  expect((await call("events_wait", { timeout_s: 1 })).structuredContent).toMatchObject({ timed_out: true });
+  expect((await onMovedTimers(() => call("events_wait", { timeout_s: 1 }))).structuredContent).toMatchObject({
+    timed_out: true,
+  });
 });
 
 test("the wait after one its client cut answers an event acknowledged meanwhile, which a page of the unacknowledged left out", async () => {
   const { store, client, call } = await served();
   await addTrial(store, "before");
-  const cut = client.callTool({ name: "events_wait", arguments: { timeout_s: 5 } }, undefined, { timeout: 1_000 });
+  const cut = onMovedTimers(() =>
+    client.callTool({ name: "events_wait", arguments: { timeout_s: 5 } }, undefined, { timeout: 1_000 }),
+  );
   await expect(cut).rejects.toThrow(/Request timed out/);
   // Another session acknowledges it before this one looks.
   const acked = await addTrial(store, "acked");
@@ -3535,7 +3608,7 @@ test("the wait after one its client cut answers an event acknowledged meanwhile,
     events: [{}],
     cursor: "c2",
   });
-  expect((await call("events_wait", { timeout_s: 1 })).structuredContent).toMatchObject({
+  expect((await onMovedTimers(() => call("events_wait", { timeout_s: 1 }))).structuredContent).toMatchObject({
     timed_out: false,
     event: { id: acked.id },
   });
@@ -3544,7 +3617,9 @@ test("the wait after one its client cut answers an event acknowledged meanwhile,
 test("the wait after one its client cut answers the event an events_list page meanwhile left out", async () => {
   const { store, client, call } = await served();
   await addTrial(store, "before");
-  const cut = client.callTool({ name: "events_wait", arguments: { timeout_s: 5 } }, undefined, { timeout: 1_000 });
+  const cut = onMovedTimers(() =>
+    client.callTool({ name: "events_wait", arguments: { timeout_s: 5 } }, undefined, { timeout: 1_000 }),
+  );
   await expect(cut).rejects.toThrow(/Request timed out/);
   const unlisted = await addTrial(store, "unlisted");
   const listed = await addTrial(store, "listed");
@@ -3552,7 +3627,7 @@ test("the wait after one its client cut answers the event an events_list page me
     events: [{ id: listed.id }],
     next_before: expect.any(String),
   });
-  expect((await call("events_wait", { timeout_s: 1 })).structuredContent).toMatchObject({
+  expect((await onMovedTimers(() => call("events_wait", { timeout_s: 1 }))).structuredContent).toMatchObject({
     timed_out: false,
     event: { id: unlisted.id },
   });
@@ -3561,9 +3636,11 @@ test("the wait after one its client cut answers the event an events_list page me
 test("the wait after one its client cut answers an event an events_list page since a later cursor left out", async () => {
   const { store, client, call } = await served();
   await addTrial(store, "before");
-  const cut = client.callTool({ name: "events_wait", arguments: { type: "order.paid", timeout_s: 5 } }, undefined, {
-    timeout: 1_000,
-  });
+  const cut = onMovedTimers(() =>
+    client.callTool({ name: "events_wait", arguments: { type: "order.paid", timeout_s: 5 } }, undefined, {
+      timeout: 1_000,
+    }),
+  );
   await expect(cut).rejects.toThrow(/Request timed out/);
   const looks = vi.spyOn(store, "firstAfter");
   const refunds = call("events_wait", { type: "refund.created", timeout_s: 5 });
@@ -3575,7 +3652,9 @@ test("the wait after one its client cut answers an event an events_list page sin
   expect((await call("events_list", { type: "order.paid", since: "c3" })).structuredContent).toMatchObject({
     events: [],
   });
-  expect((await call("events_wait", { type: "order.paid", timeout_s: 1 })).structuredContent).toMatchObject({
+  expect(
+    (await onMovedTimers(() => call("events_wait", { type: "order.paid", timeout_s: 1 }))).structuredContent,
+  ).toMatchObject({
     timed_out: false,
     event: { id: paid.id },
   });
@@ -3584,9 +3663,11 @@ test("the wait after one its client cut answers an event an events_list page sin
 test("the wait after one its client cut answers an event a wait since a later cursor left out", async () => {
   const { store, client, call } = await served();
   await addTrial(store, "before");
-  const cut = client.callTool({ name: "events_wait", arguments: { type: "order.paid", timeout_s: 5 } }, undefined, {
-    timeout: 1_000,
-  });
+  const cut = onMovedTimers(() =>
+    client.callTool({ name: "events_wait", arguments: { type: "order.paid", timeout_s: 5 } }, undefined, {
+      timeout: 1_000,
+    }),
+  );
   await expect(cut).rejects.toThrow(/Request timed out/);
   const looks = vi.spyOn(store, "firstAfter");
   const refunds = call("events_wait", { type: "refund.created", timeout_s: 5 });
@@ -3596,11 +3677,15 @@ test("the wait after one its client cut answers an event a wait since a later cu
   expect((await refunds).structuredContent).toMatchObject({ timed_out: false, cursor: "c3" });
   // Waited on from the refund's cursor, or its id, the payment since the cut wait began is left out.
   for (const since of ["c3", refunded.id]) {
-    expect((await call("events_wait", { type: "order.paid", since, timeout_s: 1 })).structuredContent).toMatchObject({
+    expect(
+      (await onMovedTimers(() => call("events_wait", { type: "order.paid", since, timeout_s: 1 }))).structuredContent,
+    ).toMatchObject({
       timed_out: true,
     });
   }
-  expect((await call("events_wait", { type: "order.paid", timeout_s: 1 })).structuredContent).toMatchObject({
+  expect(
+    (await onMovedTimers(() => call("events_wait", { type: "order.paid", timeout_s: 1 }))).structuredContent,
+  ).toMatchObject({
     timed_out: false,
     event: { id: paid.id },
   });
@@ -3614,7 +3699,9 @@ test.each([
   async (_, args) => {
     const { store, client, call } = await served();
     await addTrial(store, "before");
-    const cut = client.callTool({ name: "events_wait", arguments: { timeout_s: 5 } }, undefined, { timeout: 1_000 });
+    const cut = onMovedTimers(() =>
+      client.callTool({ name: "events_wait", arguments: { timeout_s: 5 } }, undefined, { timeout: 1_000 }),
+    );
     await expect(cut).rejects.toThrow(/Request timed out/);
     const arrived = await addTrial(store, "arrived");
     // Its page read, what retention dropped cannot be: the model is given no page.
@@ -3626,7 +3713,7 @@ test.each([
     const failed = await call("events_list", args);
     expect(failed.isError).toBe(true);
     vi.mocked(store.droppedThrough).mockRestore();
-    expect((await call("events_wait", { timeout_s: 1 })).structuredContent).toMatchObject({
+    expect((await onMovedTimers(() => call("events_wait", { timeout_s: 1 }))).structuredContent).toMatchObject({
       timed_out: false,
       event: { id: arrived.id },
     });
@@ -3642,7 +3729,9 @@ test.each([
   async (read, args) => {
     const { store, client, call } = await served();
     await addTrial(store, "before");
-    const cut = client.callTool({ name: "events_wait", arguments: { timeout_s: 5 } }, undefined, { timeout: 1_000 });
+    const cut = onMovedTimers(() =>
+      client.callTool({ name: "events_wait", arguments: { timeout_s: 5 } }, undefined, { timeout: 1_000 }),
+    );
     await expect(cut).rejects.toThrow(/Request timed out/);
     const arrived = await addTrial(store, "arrived");
     // Its answer, cursor and all, goes nowhere.
@@ -3663,7 +3752,7 @@ test.each([
     await expect(listing).rejects.toThrow(/stopped by the user/);
     release();
     await new Promise(setImmediate);
-    expect((await call("events_wait", { timeout_s: 1 })).structuredContent).toMatchObject({
+    expect((await onMovedTimers(() => call("events_wait", { timeout_s: 1 }))).structuredContent).toMatchObject({
       timed_out: false,
       event: { id: arrived.id },
     });
@@ -3673,9 +3762,11 @@ test.each([
 test("a wait since a cut wait's start that is cut too leaves that start to the next wait", async () => {
   const { store, client, call } = await served();
   await addTrial(store, "before");
-  const cut = client.callTool({ name: "events_wait", arguments: { type: "order.paid", timeout_s: 5 } }, undefined, {
-    timeout: 1_000,
-  });
+  const cut = onMovedTimers(() =>
+    client.callTool({ name: "events_wait", arguments: { type: "order.paid", timeout_s: 5 } }, undefined, {
+      timeout: 1_000,
+    }),
+  );
   await expect(cut).rejects.toThrow(/Request timed out/);
   const looks = vi.spyOn(store, "firstAfter");
   const stop = new AbortController();
@@ -3689,7 +3780,9 @@ test("a wait since a cut wait's start that is cut too leaves that start to the n
   await expect(cancelled).rejects.toThrow(/stopped by the user/);
   await new Promise(setImmediate);
   const paid = await addTrial(store, "paid", "{}", "order.paid");
-  expect((await call("events_wait", { type: "order.paid", timeout_s: 1 })).structuredContent).toMatchObject({
+  expect(
+    (await onMovedTimers(() => call("events_wait", { type: "order.paid", timeout_s: 1 }))).structuredContent,
+  ).toMatchObject({
     timed_out: false,
     event: { id: paid.id },
     note: expect.stringContaining("waited from where that one began (c1)"),
@@ -3699,9 +3792,11 @@ test("a wait since a cut wait's start that is cut too leaves that start to the n
 test("a wait since a cut wait's start, cut after another wait took that start, gives back none", async () => {
   const { store, client, call } = await served();
   await addTrial(store, "before");
-  const cut = client.callTool({ name: "events_wait", arguments: { type: "order.paid", timeout_s: 5 } }, undefined, {
-    timeout: 1_000,
-  });
+  const cut = onMovedTimers(() =>
+    client.callTool({ name: "events_wait", arguments: { type: "order.paid", timeout_s: 5 } }, undefined, {
+      timeout: 1_000,
+    }),
+  );
   await expect(cut).rejects.toThrow(/Request timed out/);
   // The wait since c1 is held reading its cursor while a wait without since takes the start.
   const latest = store.latestSeq.bind(store);
@@ -3720,7 +3815,9 @@ test("a wait since a cut wait's start, cut after another wait took that start, g
     { signal: stop.signal },
   );
   await vi.waitFor(() => expect(reads).toHaveBeenCalled());
-  expect((await call("events_wait", { type: "order.paid", timeout_s: 1 })).structuredContent).toMatchObject({
+  expect(
+    (await onMovedTimers(() => call("events_wait", { type: "order.paid", timeout_s: 1 }))).structuredContent,
+  ).toMatchObject({
     timed_out: true,
     cursor: "c1",
   });
@@ -3730,7 +3827,9 @@ test("a wait since a cut wait's start, cut after another wait took that start, g
   await new Promise(setImmediate);
   await addTrial(store, "paid", "{}", "order.paid");
   // The start was taken and its cursor given: the next wait without since waits from now.
-  expect((await call("events_wait", { type: "order.paid", timeout_s: 1 })).structuredContent).toMatchObject({
+  expect(
+    (await onMovedTimers(() => call("events_wait", { type: "order.paid", timeout_s: 1 }))).structuredContent,
+  ).toMatchObject({
     timed_out: true,
   });
 });
@@ -3738,14 +3837,16 @@ test("a wait since a cut wait's start, cut after another wait took that start, g
 test("the wait after one its client cut, failed on the store, leaves the cut wait's start to the next wait", async () => {
   const { store, client, call } = await served();
   await addTrial(store, "before");
-  const cut = client.callTool({ name: "events_wait", arguments: { timeout_s: 5 } }, undefined, { timeout: 1_000 });
+  const cut = onMovedTimers(() =>
+    client.callTool({ name: "events_wait", arguments: { timeout_s: 5 } }, undefined, { timeout: 1_000 }),
+  );
   await expect(cut).rejects.toThrow(/Request timed out/);
   const arrived = await addTrial(store, "arrived");
   const looks = vi.spyOn(store, "firstAfter").mockRejectedValue(new Error("the store is unreachable"));
-  const failed = await call("events_wait", { timeout_s: 1 });
+  const failed = await onMovedTimers(() => call("events_wait", { timeout_s: 1 }));
   expect(failed.isError).toBe(true);
   looks.mockRestore();
-  expect((await call("events_wait", { timeout_s: 1 })).structuredContent).toMatchObject({
+  expect((await onMovedTimers(() => call("events_wait", { timeout_s: 1 }))).structuredContent).toMatchObject({
     timed_out: false,
     event: { id: arrived.id },
     note: expect.stringContaining("waited from where that one began (c1)"),
@@ -3793,7 +3894,10 @@ test("a wait cancelled while its answer was under way leaves the event it found 
 
 test("events_wait in a session whose client cuts a call in under 2 s ends before that, and says so truly", async () => {
   const { client } = await served();
-  const wait = () => client.callTool({ name: "events_wait", arguments: { timeout_s: 5 } }, undefined, { timeout: 900 });
+  const wait = () =>
+    onMovedTimers(() =>
+      client.callTool({ name: "events_wait", arguments: { timeout_s: 5 } }, undefined, { timeout: 900 }),
+    );
   await expect(wait()).rejects.toThrow(/Request timed out/);
   const result = (await wait()) as CallToolResult;
   const note = String((result.structuredContent as { note?: string }).note);
@@ -3811,10 +3915,10 @@ test("a wait on a type no stored event has, nor one near it, is told the types s
   await addTrial(store, "t2", "{}", "charge.refunded");
   const told =
     'No stored event is of the type "paymnet_intent.succeeded"; the newest 1,000 events have these types: "payment_intent.succeeded", "charge.refunded".';
-  const waited = await call("events_wait", { type: "paymnet_intent.succeeded", timeout_s: 1 });
+  const waited = await onMovedTimers(() => call("events_wait", { type: "paymnet_intent.succeeded", timeout_s: 1 }));
   expect(waited.structuredContent).toMatchObject({ timed_out: true, note: told });
   // A type stored is said nothing of, though nothing newer matched.
-  const stored = await call("events_wait", { type: "charge.refunded", since: "c2", timeout_s: 1 });
+  const stored = await onMovedTimers(() => call("events_wait", { type: "charge.refunded", since: "c2", timeout_s: 1 }));
   expect(stored.structuredContent).toEqual({ timed_out: true, cursor: "c2" });
 });
 
@@ -3857,7 +3961,9 @@ test("events_wait in a session whose client cancelled an earlier call, not for i
   setClock(clock.now() + 2_500);
   stop.abort("the user stopped it");
   await expect(cancelled).rejects.toThrow();
-  const result = (await client.callTool({ name: "events_wait", arguments: { timeout_s: 2 } })) as CallToolResult;
+  const result = (await onMovedTimers(() =>
+    client.callTool({ name: "events_wait", arguments: { timeout_s: 2 } }),
+  )) as CallToolResult;
   expect(result.structuredContent).toMatchObject({ timed_out: true });
   expect(result.structuredContent).not.toMatchObject({ note: expect.stringContaining("cut an earlier call") });
 });
@@ -3866,11 +3972,11 @@ test("a wait that timed out looks for its type among the stored events once, not
   const { store, call } = await served();
   await addTrial(store, "p1", "{}", "payment.paid");
   const looks = vi.spyOn(store, "list");
-  const stored = await call("events_wait", { type: "payment.paid", since: "c1", timeout_s: 1 });
+  const stored = await onMovedTimers(() => call("events_wait", { type: "payment.paid", since: "c1", timeout_s: 1 }));
   expect(stored.structuredContent).toEqual({ timed_out: true, cursor: "c1" });
   expect(looks).toHaveBeenCalledTimes(1);
   looks.mockClear();
-  const misspelt = await call("events_wait", { type: "paymnet.paid", timeout_s: 1 });
+  const misspelt = await onMovedTimers(() => call("events_wait", { type: "paymnet.paid", timeout_s: 1 }));
   expect(misspelt.structuredContent).toMatchObject({ note: expect.stringContaining('these types: "payment.paid"') });
   // Among the newest events, and among the older.
   expect(looks).toHaveBeenCalledTimes(2);
@@ -3883,7 +3989,7 @@ test("a wait on a misspelt type among many stored is told the type it was near f
   for (const [i, type] of [...short, ...more, "payment_intent.succeeded"].entries()) {
     await addTrial(store, `m${i}`, "{}", type);
   }
-  const waited = await call("events_wait", { type: "paymnet_intent.succeeded", timeout_s: 1 });
+  const waited = await onMovedTimers(() => call("events_wait", { type: "paymnet_intent.succeeded", timeout_s: 1 }));
   expect(waited.structuredContent).toMatchObject({
     timed_out: true,
     note: expect.stringContaining('these types among others: "payment_intent.succeeded", "payout.paid"'),
@@ -3893,7 +3999,7 @@ test("a wait on a misspelt type among many stored is told the type it was near f
 test("a wait on a type no stored event has, where ten types are stored, is told those ten as all there are", async () => {
   const { store, call } = await served();
   for (let i = 0; i < 10; i++) await addTrial(store, `t${i}`, "{}", `order.state${i}`);
-  const waited = await call("events_wait", { type: "payment.paid", timeout_s: 1 });
+  const waited = await onMovedTimers(() => call("events_wait", { type: "payment.paid", timeout_s: 1 }));
   expect(waited.structuredContent).toMatchObject({
     timed_out: true,
     note: expect.stringContaining("the newest 1,000 events have these types: "),
