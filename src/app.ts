@@ -632,6 +632,8 @@ export async function startApp(
     cutsCalls?: boolean;
     /** How long the SQLite store waits for another program's write lock; by default, its BUSY_MS. */
     storeBusyMs?: number;
+    /** How long a store held for another waiter's upgrade is left between tries to open it; by default, REOPEN_PAUSE_MS. */
+    storeReopenMs?: number;
     /** Where the caller's own listener is bound once it is (waiter serve's). */
     listenerUrl?: () => string | undefined;
     /** What a stop signal during the start ends; the caller closes what a start it ended returns. */
@@ -720,7 +722,7 @@ export async function startApp(
   const sessions = new Set<{ gain(): void }>();
   /** The store opened once another waiter's upgrade is done, with what it turns on. */
   const openedLate = async () => {
-    const opened = await storeAfterUpgrade(config, log, stopping.signal);
+    const opened = await storeAfterUpgrade(config, log, stopping.signal, options.storeReopenMs);
     if (!opened) return;
     if (stopping.signal.aborted) {
       await opened.close();
@@ -889,14 +891,19 @@ const REOPEN_PAUSE_MS = 2_000;
 
 /**
  * The store another waiter held for its upgrade, opened once that is done: tried again every
- * REOPEN_PAUSE_MS until `signal` (a stop) ends it, then undefined; one that fails for another
+ * `pauseMs` until `signal` (a stop) ends it, then undefined; one that fails for another
  * reason is said, and tried no more. A SQLite store's write lock is asked for first without a
  * wait: the store's own busy time, spent inside SQLite, would hold every MCP request meanwhile.
  */
-async function storeAfterUpgrade(config: Config, log: Log, signal: AbortSignal): Promise<EventStore | undefined> {
+async function storeAfterUpgrade(
+  config: Config,
+  log: Log,
+  signal: AbortSignal,
+  pauseMs = REOPEN_PAUSE_MS,
+): Promise<EventStore | undefined> {
   for (;;) {
     try {
-      await sleep(REOPEN_PAUSE_MS, undefined, { signal });
+      await sleep(pauseMs, undefined, { signal });
     } catch {
       return undefined;
     }

@@ -14,11 +14,18 @@ import { CLI, type Session } from "./stdio.js";
 
 /**
  * waiter's app in this process, before any transport, with its log lines kept for `stderr()`;
- * `storeBusyMs`: how long its SQLite store waits for another program's write lock (by default, the store's BUSY_MS).
+ * `storeBusyMs`: how long its SQLite store waits for another program's write lock (by default, the store's BUSY_MS);
+ * `storeReopenMs`: how long a store held for another waiter's upgrade is left between tries to open it.
  */
 export async function startApp(
   env: Record<string, string> = {},
-  options: { overrides?: ConfigSources["overrides"]; file?: string; listener?: boolean; storeBusyMs?: number } = {},
+  options: {
+    overrides?: ConfigSources["overrides"];
+    file?: string;
+    listener?: boolean;
+    storeBusyMs?: number;
+    storeReopenMs?: number;
+  } = {},
 ): Promise<{ app: App; config: Config; log: Log; stderr(): string }> {
   const config = loadConfig(
     {
@@ -35,6 +42,7 @@ export async function startApp(
   const app = await startWaiterApp(config, log, {
     listener: options.listener ? "take" : "leave",
     storeBusyMs: options.storeBusyMs,
+    storeReopenMs: options.storeReopenMs,
   });
   return { app, config, log, stderr: () => stderr };
 }
@@ -60,6 +68,7 @@ export async function startWaiter(
     file?: string;
     listener?: boolean;
     storeBusyMs?: number;
+    storeReopenMs?: number;
     allow?: (tool: { name: string }) => boolean;
   } = {},
 ): Promise<Session & { listenerUrl: string | undefined; store: App["store"] }> {

@@ -2205,9 +2205,9 @@ async function storeBeingUpgraded(): Promise<{ dir: string; file: string; upgrad
 /**
  * An assistant's waiter started in this process on a store being upgraded: what its client is
  * served needs no process of its own, nor the store's 3 s wait for the lock at start, which the
- * first test of these, on the built server, shows.
+ * first test of these, on the built server, shows, nor the 2 s between its tries to open it.
  */
-const BEHIND_UPGRADE = { listener: true, storeBusyMs: 100 };
+const BEHIND_UPGRADE = { listener: true, storeBusyMs: 100, storeReopenMs: 100 };
 
 /** `waiter listen` on dir, once it says it waits for the write lock an upgrade holds. */
 function listenBehindUpgrade(dir: string) {
