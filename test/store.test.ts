@@ -2144,13 +2144,13 @@ test("a store another program holds the write lock on as waiter starts (a transa
     shell.close();
   });
   shell.exec("BEGIN; DELETE FROM counters;");
-  // The store's setting up waits out its busy time on the lock: 1 s here, not the 5 s it waits by default.
+  // The store's setting up waits out its busy time on the lock: 0.1 s here, not the 3 s it waits by default.
   const { app, stderr } = await startApp(
     {
       WAITER_DATA_DIR: dir,
       WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
     },
-    { storeBusyMs: 1_000 },
+    { storeBusyMs: 100 },
   );
   onTestFinished(async () => {
     await app.close();
@@ -2474,7 +2474,7 @@ test("a store another waiter holds the write lock on as it upgrades it (two rele
   const log = new Log(config.core.logLevel, (line) => {
     stderr += line;
   });
-  const starting = startAppOf(config, log, { storeRequired: true, storeBusyMs: 1_000 });
+  const starting = startAppOf(config, log, { storeRequired: true, storeBusyMs: 100 });
   await expect
     .poll(() => stderr)
     .toContain(
