@@ -4,13 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer as createTlsServer, type Server as TlsServer } from "node:tls";
 import { fileURLToPath } from "node:url";
+import { EnvHttpProxyAgent, request } from "undici";
 import { afterAll, beforeAll, beforeEach, expect, test } from "vitest";
 import { z } from "zod";
 import { startServe } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { ConfigError } from "../src/errors.js";
 import { type Call, HttpClient } from "../src/http/client.js";
-import { proxyFrom } from "../src/http/proxy.js";
+import { proxyFrom, sentDirectly } from "../src/http/proxy.js";
 import { Log } from "../src/log.js";
 import { clock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
@@ -261,6 +262,56 @@ test("an IPv6 address NO_PROXY names is reached directly, written as curl takes 
   }
 });
 
+test("the hosts NO_PROXY names are those undici's own proxy agent sends without the proxy", async () => {
+  // undici's decision, made on loopback: its direct connection is refused here before it opens, the
+  // proxy refuses every CONNECT.
+  proxy.refuse = 403;
+  const urls = [
+    "https://corp.example/",
+    "https://erp.corp.example/",
+    "https://erp.corp.example:8443/",
+    "http://erp.corp.example:8443/",
+    "https://notcorp.example/",
+    "https://corp.example.org/",
+    "https://10.0.0.5/",
+    "https://10.0.0.50/",
+    "https://[fd00::5]/",
+    "https://[fd00::5]:8443/",
+  ];
+  const lists = [
+    "",
+    "*",
+    "corp.example",
+    ".corp.example",
+    "*.corp.example",
+    "ERP.Corp.Example:8443",
+    "erp.corp.example:443",
+    "other.example notcorp.example",
+    "10.0.0.5,[fd00::5]:8443",
+  ];
+  for (const noProxy of lists) {
+    const agent = new EnvHttpProxyAgent({
+      httpProxy: proxy.origin,
+      httpsProxy: proxy.origin,
+      noProxy,
+      connect: (_options, callback) => callback(new Error("direct"), null),
+    });
+    const directly = sentDirectly(noProxy);
+    try {
+      for (const url of urls) {
+        const undiciSent = await request(url, { dispatcher: agent }).then(
+          () => "answered",
+          (err: Error) => (err.message === "direct" ? "directly" : "through the proxy"),
+        );
+        const waiterSends = directly(new URL(url)) ? "directly" : "through the proxy";
+        expect({ noProxy, url, sent: waiterSends }).toEqual({ noProxy, url, sent: undiciSent });
+      }
+    } finally {
+      await agent.close();
+    }
+  }
+});
+
 test("an address range NO_PROXY names in CIDR form takes the addresses in it, not a host named, whose name is not resolved", async () => {
   // As above, the unspecified address mapped into IPv6 stands for a host on the company's network.
   const erp = await startFake(() => json(200, "{}"));
@@ -429,6 +480,40 @@ test("a connection that did not open through a slow proxy is not tried again wit
     expect(failed).toBe(
       `Could not connect to WooCommerce (${host}) within 2 s; the service or the network is down, try again later.`,
     );
+  } finally {
+    await http.close();
+    silent.close();
+  }
+});
+
+test("a connection that did not open to a host NO_PROXY names is tried again while a direct one fits, as it never meets the proxy", async () => {
+  // The unspecified address mapped into IPv6 stands for a host on the company's network, as above,
+  // whose TLS handshake never completes: each try spends its 1 s to open, up to half a second late.
+  const silent = createNetServer((socket) => socket.on("error", () => {}));
+  let connections = 0;
+  silent.on("connection", () => connections++);
+  await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+  const host = `[::ffff:0:0]:${(silent.address() as AddressInfo).port}`;
+  const http = new HttpClient({
+    userAgent: "waiter-test/0",
+    maxResponseBytes: 1 << 20,
+    connectTimeoutMs: 1_000,
+    minRetryDelayMs: 10,
+    maxRetryDelayMs: 20,
+    proxy: proxyFrom({ HTTPS_PROXY: proxy.origin, NO_PROXY: ".corp.example,::ffff:0.0.0.0" }),
+  });
+  try {
+    // Time for a direct try again (1.5 s), not for one through the proxy (three times that).
+    const call = { signal: new AbortController().signal, deadline: clock.now() + 5_000 };
+    const failed = await http
+      .upstream("ERP", new URL(`https://${host}`))
+      .send("/stock", {}, call)
+      .catch((err: Error) => err.message);
+    expect(failed).toBe(
+      `Could not connect to ERP (${host}) within 1 s; the service or the network is down, try again later.`,
+    );
+    expect(connections).toBeGreaterThan(1);
+    expect(proxy.seen).toEqual([]);
   } finally {
     await http.close();
     silent.close();

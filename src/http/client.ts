@@ -1,12 +1,11 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { buildConnector, Dispatcher, Pool } from "undici";
 import { throttled } from "../log.js";
-import { isLoopbackHost } from "../settings.js";
 import { clock, DAY_MS, lessAgoThan } from "../time.js";
 import { AnswerCache } from "./cache.js";
 import { eitherSignal, throwIfMayNotSend, withDeadline } from "./deadline.js";
 import { describeFailure } from "./failures.js";
-import { throughProxy } from "./proxy.js";
+import { sentDirectly, throughProxy } from "./proxy.js";
 import { deadlineRetry, longestHoldMs, retryAfterMs } from "./retry.js";
 import type { Call, ClientOptions, HttpClientOptions, HttpResponse, Outgoing } from "./types.js";
 import { type Carrier, Upstream, type UpstreamOptions } from "./upstream.js";
@@ -98,6 +97,8 @@ export class HttpClient {
   /** When a request last went out or came back, by the wall clock. */
   #lastUsed = 0;
   readonly #options: ClientOptions;
+  /** Whether a request to a URL goes through the proxy, as throughProxy sends it. */
+  readonly #proxied: (url: URL) => boolean;
   readonly #carrier: Carrier;
   /**
    * Per origin and account (Outgoing.account), and per path of a read aside (Outgoing.aside), the last 429 or 503 that asked for a wait
@@ -124,6 +125,8 @@ export class HttpClient {
       ...options,
     };
     const o = this.#options;
+    const directly = o.proxy && sentDirectly(o.proxy.noProxy);
+    this.#proxied = (url) => directly !== undefined && !directly(url);
     this.#carrier = {
       send: (upstream, request, call, shared) => this.#send(upstream, request, call, shared),
       cache: new AnswerCache(o.cacheBytes),
@@ -154,7 +157,7 @@ export class HttpClient {
         connections: o.connectionsPerHost,
         // Each origin's dispatcher as undici's Agent makes it (a Client for one connection, else a
         // Pool, whose connector keeps its own TLS sessions), but for TLS alerts (keepingTlsAlerts):
-        // the proxy's Agents' too, and the one's for the hosts NO_PROXY names.
+        // the ProxyAgent's too, whose connector opens a tunnel.
         factory: (origin: string | URL, options: Pool.Options) => {
           const own = { ...options, connect: keepingTlsAlerts(undici, options.connect) };
           return options.connections === 1 ? new Client(origin, own) : new Pool(origin, own);
@@ -338,7 +341,7 @@ export class HttpClient {
             minDelayMs: o.minRetryDelayMs,
             maxDelayMs: o.maxRetryDelayMs,
             connectTimeoutMs: o.connectTimeoutMs,
-            proxied: o.proxy !== undefined && !isLoopbackHost(url.hostname),
+            proxied: this.#proxied(url),
             throttleNeedsRetryAfter: sent.throttleNeedsRetryAfter,
             // Callers that share a load each have an answer kept, or not (Progress.withoutKept).
             ...(shared

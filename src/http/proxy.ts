@@ -114,32 +114,47 @@ export function tunnelRefused(err: unknown): number | undefined {
   return said ? Number(said[1]) : undefined;
 }
 
+/** The port a URL of `protocol` goes to when it names none. */
+const DEFAULT_PORTS: Record<string, number> = { "http:": 80, "https:": 443 };
+
 /**
- * NO_PROXY read once: what undici is given to match, each IPv6 address in brackets, as the URL
- * writes it (undici compares an entry's text with the URL's host, and takes one without brackets,
- * as curl reads it, ::1 or fd00::5, for a host and a port, fd00: and 5, which no request matches);
- * and its address ranges in CIDR form (10.0.0.0/8, fd00::/8), which undici does not match, for
- * waiter to match against a host written as an address. A host given by its name is not resolved
- * for them, as curl does not: the proxy may be the one that knows it.
+ * Whether a request to a URL goes out without the proxy: to loopback, which is this machine and
+ * never the proxy's to reach, and to the hosts NO_PROXY names. Its entries are read as undici's
+ * EnvHttpProxyAgent reads them (a host and its subdomains, a leading . or *. dropped, a port after
+ * a : for that port only, * alone for every host), but for two that it reads as no host: an IPv6
+ * address written as curl takes it, without brackets (::1, fd00::5, which it would split into a
+ * host and a port, fd00: and 5), and an address range in CIDR form (10.0.0.0/8, fd00::/8), which
+ * takes a host written as an address in it. A host given by its name is not resolved for them,
+ * as curl does not: the proxy may be the one that knows it.
  */
-function readNoProxy(noProxy: string): { forUndici: string; ranges: BlockList } {
+export function sentDirectly(noProxy: string): (url: URL) => boolean {
   const ranges = new BlockList();
-  const forUndici = noProxy.replace(/[^,\s]+/g, (entry) => {
-    const range = /^([^/]+)\/(\d{1,3})$/.exec(entry);
-    if (range) {
-      const [, network = "", prefix] = range;
-      const family = isIP(network);
-      if (family && Number(prefix) <= (family === 4 ? 32 : 128)) {
-        ranges.addSubnet(network, Number(prefix), family === 4 ? "ipv4" : "ipv6");
-        return "";
-      }
-      return entry;
+  const hosts: { host: string; port: number }[] = [];
+  for (const entry of noProxy.split(/[,\s]+/).filter(Boolean)) {
+    const [, network = "", prefix] = /^([^/]+)\/(\d{1,3})$/.exec(entry) ?? [];
+    const family = isIP(network);
+    if (family && Number(prefix) <= (family === 4 ? 32 : 128)) {
+      ranges.addSubnet(network, Number(prefix), family === 4 ? "ipv4" : "ipv6");
+      continue;
     }
-    const [, address = entry, port] = /^\[([^\]]*)\](?::(\d+))?$/.exec(entry) ?? [];
-    if (isIP(address) !== 6) return entry;
-    return `${new URL(`http://[${address}]`).host}${port ? `:${port}` : ""}`;
-  });
-  return { forUndici, ranges };
+    const [, address = entry, addressPort] = /^\[([^\]]*)\](?::(\d+))?$/.exec(entry) ?? [];
+    if (isIP(address) === 6 && URL.canParse(`http://[${address}]`)) {
+      hosts.push({ host: new URL(`http://[${address}]`).hostname, port: Number(addressPort ?? 0) });
+      continue;
+    }
+    const [, host = entry, port] = /^(.+):(\d+)$/.exec(entry) ?? [];
+    hosts.push({ host: host.replace(/^\*?\./, "").toLowerCase(), port: Number(port ?? 0) });
+  }
+  return ({ hostname, port, protocol }) => {
+    if (isLoopbackHost(hostname) || noProxy === "*") return true;
+    const address = hostname.replace(/^\[|\]$/g, "");
+    const family = isIP(address);
+    if (family !== 0 && ranges.check(address, family === 4 ? "ipv4" : "ipv6")) return true;
+    const to = Number(port) || DEFAULT_PORTS[protocol] || 0;
+    return hosts.some(
+      (entry) => (!entry.port || entry.port === to) && (hostname === entry.host || hostname.endsWith(`.${entry.host}`)),
+    );
+  };
 }
 
 /**
@@ -151,18 +166,9 @@ export function unmatchedNoProxy(noProxy: string): string[] {
   return noProxy.split(/[,\s]+/).filter((entry) => entry.replace(/^\*\./, "").includes("*") || entry.startsWith("<"));
 }
 
-/** Whether `hostname`, as a URL gives it, is an address in one of `ranges`. */
-function inRanges(ranges: BlockList, hostname: string): boolean {
-  const address = hostname.replace(/^\[|\]$/g, "");
-  const family = isIP(address);
-  return family !== 0 && ranges.check(address, family === 4 ? "ipv4" : "ipv6");
-}
-
 /**
- * What requests go out through: `direct` for loopback upstreams, which are on this machine and
- * never the proxy's to reach, and for addresses in a range NO_PROXY names; else undici's
- * EnvHttpProxyAgent, given the variables as waiter read them (never process.env), which tunnels
- * through the proxy but to the other hosts NO_PROXY names.
+ * What requests go out through: `direct` for the URLs sentDirectly takes, else undici's ProxyAgent,
+ * given the proxy as waiter read it (never process.env), which tunnels through it.
  * Connections through it have `options`' limits and timeouts, the proxy's own too.
  */
 export function throughProxy(
@@ -172,13 +178,10 @@ export function throughProxy(
   proxy: HttpProxy,
   connectTimeoutMs: number,
 ): { dispatcher: Dispatcher; proxied: Dispatcher } {
-  const { EnvHttpProxyAgent, Pool, errors } = undici;
-  const { forUndici, ranges } = readNoProxy(proxy.noProxy);
-  const proxied = new EnvHttpProxyAgent({
+  const { ProxyAgent, Pool, errors } = undici;
+  const proxied = new ProxyAgent({
     ...options,
-    httpProxy: proxy.url,
-    httpsProxy: proxy.url,
-    noProxy: forUndici,
+    uri: proxy.url,
     proxyTls: { timeout: connectTimeoutMs },
     requestTls: { timeout: connectTimeoutMs },
     // The connection to the proxy and its CONNECT: their failures are marked, so that they are told
@@ -208,11 +211,10 @@ export function throughProxy(
       return pool;
     },
   });
-  const dispatcher = direct.compose((dispatch) => (opts, handler) => {
-    const { hostname } = new URL(String(opts.origin));
-    return isLoopbackHost(hostname) || inRanges(ranges, hostname)
-      ? dispatch(opts, handler)
-      : proxied.dispatch(opts, handler);
-  });
+  const directly = sentDirectly(proxy.noProxy);
+  const dispatcher = direct.compose(
+    (dispatch) => (opts, handler) =>
+      directly(new URL(String(opts.origin))) ? dispatch(opts, handler) : proxied.dispatch(opts, handler),
+  );
   return { dispatcher, proxied };
 }
