@@ -420,17 +420,21 @@ test("a 5xx to the CONNECT is tried again within the call, a change's too, as it
   const erp = await startFake((request) => json(request.method === "POST" ? 201 : 200, '{"ok":true}'));
   proxy.portal = Number(new URL(erp.origin).port);
   const clients: HttpClient[] = [];
-  /** A client of its own for each request, so that each opens its own tunnel. */
+  /**
+   * A client of its own for each request, so that each opens its own tunnel; its call has time for a
+   * tunnel to open again (three times 1.5 s) after each refusal.
+   */
   const send = (options: { method?: "POST"; body?: string }) => {
     const http = new HttpClient({
       userAgent: "waiter-test/0",
       maxResponseBytes: 1 << 20,
+      connectTimeoutMs: 1_000,
       minRetryDelayMs: 10,
       maxRetryDelayMs: 20,
       proxy: proxyFrom({ HTTPS_PROXY: proxy.origin }),
     });
     clients.push(http);
-    const call = { signal: new AbortController().signal, deadline: clock.now() + 3_000 };
+    const call = { signal: new AbortController().signal, deadline: clock.now() + 6_000 };
     return http.upstream("ERP", new URL(`http://[::ffff:0.0.0.0]:${proxy.portal}/`)).send("/orders", options, call);
   };
   try {
@@ -483,6 +487,34 @@ test("a connection that did not open through a slow proxy is not tried again wit
   } finally {
     await http.close();
     silent.close();
+  }
+});
+
+test("a 5xx from a slow proxy to the CONNECT is not tried again without time for the next CONNECT: it is told as the proxy's", async () => {
+  // The proxy answers each CONNECT 502 after 1.5 s, as one that spent that long failing to reach the
+  // shop: a try again cut by the deadline would say the shop was not reached before it.
+  proxy.slowMs = 1_500;
+  proxy.refuse = 502;
+  const http = new HttpClient({
+    userAgent: "waiter-test/0",
+    maxResponseBytes: 1 << 20,
+    connectTimeoutMs: 3_000,
+    minRetryDelayMs: 10,
+    maxRetryDelayMs: 20,
+    proxy: proxyFrom({ HTTPS_PROXY: proxy.origin }),
+  });
+  try {
+    const call = { signal: new AbortController().signal, deadline: clock.now() + 2_500 };
+    const failed = await http
+      .upstream("WooCommerce", new URL("https://shop.example"))
+      .send("/orders", {}, call)
+      .catch((err: Error) => err.message);
+    expect(failed).toBe(
+      `Could not reach WooCommerce (shop.example) through the proxy ${proxy.origin} (HTTPS_PROXY): it answered 502 to waiter's CONNECT, as it could not reach the service: the service or the network beyond the proxy is down, try again later.`,
+    );
+    expect(proxy.seen.length).toBe(1);
+  } finally {
+    await http.close();
   }
 });
 

@@ -177,8 +177,11 @@ export function deadlineRetry(call: Call, policy: RetryPolicy) {
     // Leave room for the retried request itself to be answered. After a connection that did not
     // open in time, the next one is given its whole time to open, or none: cut off by the deadline
     // while connecting, the call would say the upstream did not answer, not that it never connected.
+    // So is one through a proxy after any failure without an answer, as it opens a tunnel again,
+    // whose CONNECT a slow proxy may take its time to answer.
     const opensWithinMs = connectTimeoutEndsWithinMs(policy.connectTimeoutMs) * (policy.proxied ? 3 : 1);
-    const room = notOpened ? opensWithinMs : policy.minDelayMs;
+    const reopens = notOpened || (policy.proxied && statusCode === undefined);
+    const room = reopens ? opensWithinMs : policy.minDelayMs;
     if (clock.now() + delay + room >= call.deadline) return cb(err);
     if (notOpened) policy.notOpened?.(err);
     if (held && policy.wordsMayShorten) policy.askedToWait?.(statusCode, headers ?? {}, asked);

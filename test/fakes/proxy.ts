@@ -29,7 +29,7 @@ export interface FakeProxy {
   refuseNext: number[];
   /** While set, every CONNECT is taken and never answered (a proxy stuck reaching the upstream). */
   hold: boolean;
-  /** Milliseconds every CONNECT is answered late: a proxy slow to reach the upstream. */
+  /** Milliseconds every CONNECT is answered late, a refusal too: a proxy slow to reach the upstream. */
   slowMs: number;
   /**
    * While set, every CONNECT, whatever host it names, is tunnelled to this port on loopback: a
@@ -77,7 +77,11 @@ export async function startProxy(): Promise<FakeProxy> {
     }
     const refusal = proxy.refuseNext.shift() ?? proxy.refuse;
     if (refusal) {
-      client.end(`HTTP/1.1 ${refusal} Refused\r\nContent-Length: 0\r\n\r\n`);
+      const timer = setTimeout(
+        () => client.end(`HTTP/1.1 ${refusal} Refused\r\nContent-Length: 0\r\n\r\n`),
+        proxy.slowMs,
+      );
+      client.on("close", () => clearTimeout(timer));
       return;
     }
     const { hostname, port } = new URL(`http://${req.url}`);
