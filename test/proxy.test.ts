@@ -20,6 +20,7 @@ import { json, startFake } from "./fakes/http.js";
 import { type FakeProxy, startProxy } from "./fakes/proxy.js";
 import { CONSUMER_KEY, CONSUMER_SECRET, startWooCommerce, WOO_IDS, type WooCommerceFake } from "./fakes/woocommerce.js";
 import { startWaiter } from "./memory.js";
+import { localhostCertificate } from "./nginx.js";
 import { startServer, text } from "./stdio.js";
 
 const ORDER = WOO_IDS.orders.pending1999;
@@ -137,6 +138,36 @@ test("a proxy over https named by its address brings no warning of Node's to the
     // Its certificate names shop.example, not the address: the call fails on it, after the warning would come.
     expect((await server.call("eshop_order_get", { id: ORDER })).isError).toBe(true);
     expect(server.stderr()).not.toMatch(/TLS ServerName|RFC 6066/);
+  } finally {
+    await server.close();
+    await new Promise((resolve) => front.close(resolve));
+  }
+});
+
+test("a proxy over https that asks for a client certificate says so, as a shop that asks for one does", async () => {
+  // The fake proxy behind TLS 1.3 that takes only a client with a certificate: it refuses waiter's,
+  // which sends none, once waiter's side of the handshake is done and its CONNECT sent.
+  const { cert, key } = localhostCertificate();
+  let connections = 0;
+  const front = createTlsServer(
+    {
+      key: readFileSync(key),
+      cert: readFileSync(cert),
+      requestCert: true,
+      rejectUnauthorized: true,
+    },
+    (socket) => socket.destroy(),
+  );
+  front.on("connection", () => connections++);
+  await new Promise<void>((resolve) => front.listen(0, "127.0.0.1", resolve));
+  const proxyUrl = `https://localhost:${(front.address() as AddressInfo).port}`;
+  const server = await startServer(shop(shopUrl, { HTTPS_PROXY: proxyUrl, NODE_EXTRA_CA_CERTS: cert }));
+  try {
+    expect(text(await server.call("eshop_order_get", { id: ORDER }))).toBe(
+      `Could not reach WooCommerce (${new URL(shopUrl).host}) through the proxy ${proxyUrl} (HTTPS_PROXY) securely: it asks for a client certificate (tlsv13 alert certificate required), which waiter does not send; ask whoever runs it to take waiter's requests without one, as it lasts until they do.`,
+    );
+    // The order and its notes, each tried once: no retry passes the refusal.
+    expect(connections).toBe(2);
   } finally {
     await server.close();
     await new Promise((resolve) => front.close(resolve));

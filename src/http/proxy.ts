@@ -174,11 +174,11 @@ export function unmatchedNoProxy(noProxy: string): string[] {
 export function throughProxy(
   undici: typeof import("undici"),
   direct: Agent,
-  options: Agent.Options,
+  options: Agent.Options & Required<Pick<Agent.Options, "factory">>,
   proxy: HttpProxy,
   connectTimeoutMs: number,
 ): { dispatcher: Dispatcher; proxied: Dispatcher } {
-  const { ProxyAgent, Pool, errors } = undici;
+  const { ProxyAgent, errors } = undici;
   const proxied = new ProxyAgent({
     ...options,
     uri: proxy.url,
@@ -187,9 +187,10 @@ export function throughProxy(
     // The connection to the proxy and its CONNECT: their failures are marked, so that they are told
     // as the proxy's. The proxy has as long to answer the CONNECT (its own connection to the
     // upstream) as a connection has to open: a request waiting for a connection is not cut by
-    // its call's deadline, and undici's default (300 s) would hold a tool call that long.
+    // its call's deadline, and undici's default (300 s) would hold a tool call that long. Made as
+    // the Agent makes an origin's (`options.factory`), its TLS alerts are told as an origin's are.
     clientFactory: (origin, opts) => {
-      const pool = new Pool(origin, { ...(opts as Pool.Options), headersTimeout: connectTimeoutMs });
+      const pool = options.factory(origin, { ...(opts as Pool.Options), headersTimeout: connectTimeoutMs });
       const tunnel = pool.connect.bind(pool) as (o: Dispatcher.ConnectOptions) => Promise<Dispatcher.ConnectData>;
       pool.connect = ((o: Dispatcher.ConnectOptions) =>
         tunnel(o).then(
