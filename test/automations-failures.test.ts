@@ -32,7 +32,9 @@ import { freePort, json } from "./fakes/http.js";
 import { startProxy } from "./fakes/proxy.js";
 import { BOT_TOKEN } from "./fakes/telegram.js";
 import { startWaiter } from "./memory.js";
-import { text } from "./stdio.js";
+import { localhostCertificate } from "./nginx.js";
+import { SERVING, startNode } from "./spawn.js";
+import { CLI, text } from "./stdio.js";
 
 useFakes();
 
@@ -106,6 +108,56 @@ describe("when a public API fails", () => {
       expect((await runsOf(event.id, false))[0]?.status).toBe("running");
     } finally {
       await server.close();
+      await proxy.close();
+      portal.close();
+    }
+  });
+  test("a message to Telegram whose place a server takes that asks for a client certificate is tried again: it was never taken", async () => {
+    // The server in Telegram's place, with a certificate this machine trusts, refuses waiter, which
+    // sends none, once waiter's side of the TLS 1.3 handshake is done and its request written.
+    const { cert, key } = localhostCertificate("api.telegram.org");
+    let handshakes = 0;
+    const portal = createHttpsServer({
+      key: readFileSync(key),
+      cert: readFileSync(cert),
+      requestCert: true,
+      rejectUnauthorized: true,
+    });
+    portal.on("connection", () => handshakes++);
+    await new Promise<void>((resolve) => portal.listen(0, "127.0.0.1", resolve));
+    const proxy = await startProxy();
+    proxy.portal = (portal.address() as AddressInfo).port;
+    const tell = { name: "tell", when: { source: "stripe" }, do: [{ notify: "team", text: "Paid" }] };
+    // In a process of its own, which trusts that certificate as it starts.
+    const server = await startNode(
+      [CLI, "serve"],
+      env([tell], {
+        HTTPS_PROXY: proxy.origin,
+        NODE_EXTRA_CA_CERTS: cert,
+        WAITER_AUTOMATION_RETRY_SECONDS: "600",
+        WAITER_LOG_LEVEL: "info",
+        WAITER_NOTIFY_CHANNELS: JSON.stringify({
+          team: { type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: [CHAT] },
+        }),
+      }),
+      SERVING,
+    );
+    try {
+      const event = await pay({ url: server.said }, undefined, "evt_client_certificate_message");
+      const waiting = async () => {
+        const [run] = await runsOf(event.id, false);
+        return `${run?.status}: ${JSON.parse(run?.steps[0]?.detail ?? "{}").waiting}`;
+      };
+      await expect
+        .poll(waiting, { timeout: 5_000 })
+        .toMatch(
+          /^running: No chat of team confirmed the message: 424242: Could not reach Telegram Bot API \(api\.telegram\.org\) securely: it asks for a client certificate \(tlsv13 alert certificate required\), which waiter does not send, so another server may answer in its place; .* Trying again at /,
+        );
+      await expect.poll(() => handshakes, { timeout: 10_000 }).toBeGreaterThan(1);
+      expect((await runsOf(event.id, false))[0]?.status).toBe("running");
+    } finally {
+      server.child.kill();
+      await server.exited;
       await proxy.close();
       portal.close();
     }

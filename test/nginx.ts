@@ -23,15 +23,15 @@ export function localized(example: string, replacements: [string, string][]): st
   return text;
 }
 
-/** A certificate for localhost, made with openssl, and its key: the paths of the two files. */
-export function localhostCertificate(): { cert: string; key: string } {
+/** A certificate for localhost (or `name`), made with openssl, and its key: the paths of the two files. */
+export function localhostCertificate(name = "localhost"): { cert: string; key: string } {
   const dir = mkdtempSync(join(tmpdir(), "waiter-cert-"));
   const [cert, key] = [join(dir, "cert.pem"), join(dir, "key.pem")];
   execFileSync(
     "openssl",
     [
       ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2"],
-      ...["-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost", "-keyout", key, "-out", cert],
+      ...["-subj", `/CN=${name}`, "-addext", `subjectAltName=DNS:${name}`, "-keyout", key, "-out", cert],
     ],
     { stdio: "ignore" },
   );

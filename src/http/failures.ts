@@ -243,8 +243,10 @@ function connectionFailure(
   if (insecure) {
     const said = `Could not reach ${where} securely: ${insecure}.`;
     // At a public API's address waiter chose, another server answers in its place (a Wi-Fi's login page)
-    // until one signs in: a request not yet written may then be sent, even a write.
-    return urlIsWaitersOwn ? new UpstreamError(said, undefined, undefined, !written) : new LastingFailure(said);
+    // until one signs in: a request not yet written may then be sent, even a write; so may one written
+    // once waiter's side of a TLS 1.3 handshake was done, which the server refused, taking nothing.
+    const taken = written && code !== CERTIFICATE_REQUIRED && code !== HANDSHAKE_FAILURE;
+    return urlIsWaitersOwn ? new UpstreamError(said, undefined, undefined, !taken) : new LastingFailure(said);
   }
   const connected = written && !neverConnected(err as SocketError);
   // TLS that fails once the request went out (a record garbled on the way) is no handshake refused.
