@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { createServer as createTlsServer } from "node:tls";
 import { describe, expect, test } from "vitest";
 import { type RunningServe, startServe } from "../src/app.js";
 import { withoutRetryAdvice } from "../src/automations/calls.js";
@@ -160,6 +161,36 @@ describe("when a public API fails", () => {
       await server.exited;
       await proxy.close();
       portal.close();
+    }
+  });
+  test("a message through an https proxy whose certificate is not trusted fails its run at once: no wait mends it", async () => {
+    // The proxy at an address set, HTTPS_PROXY, behind TLS whose certificate signed itself.
+    const front = createTlsServer(
+      {
+        key: readFileSync(new URL("./fixtures/shop-tls.key", import.meta.url)),
+        cert: readFileSync(new URL("./fixtures/shop-tls.crt", import.meta.url)),
+      },
+      (socket) => socket.destroy(),
+    );
+    await new Promise<void>((resolve) => front.listen(0, "127.0.0.1", resolve));
+    const proxyUrl = `https://127.0.0.1:${(front.address() as AddressInfo).port}`;
+    const tell = { name: "tell", when: { source: "stripe" }, do: [{ notify: "team", text: "Paid" }] };
+    const server = await serve([tell], {
+      HTTPS_PROXY: proxyUrl,
+      WAITER_AUTOMATION_RETRY_SECONDS: "600",
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({
+        team: { type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: [CHAT] },
+      }),
+    });
+    try {
+      const event = await pay(server, undefined, "evt_untrusted_proxy");
+      await expect.poll(async () => (await runsOf(event.id, false))[0]?.status, { timeout: 5_000 }).toBe("failed");
+      expect((await runsOf(event.id))[0]?.error).toContain(
+        `No chat of team confirmed the message: 424242: Could not reach Telegram Bot API (api.telegram.org) through the proxy ${proxyUrl} (HTTPS_PROXY) securely: its certificate is not trusted (self-signed certificate)`,
+      );
+    } finally {
+      await server.close();
+      await new Promise((resolve) => front.close(resolve));
     }
   });
 });

@@ -222,7 +222,8 @@ function proxyFailureOf(err: unknown, where: string, sent: Sent, options: Client
     urlSetting: proxy.variable,
     urlIsWaitersOwn: false,
   });
-  return new UpstreamError(said.message, undefined, undefined, true);
+  // Its TLS that waiter cannot meet (a certificate refused, one asked of waiter) lasts, as an upstream's does.
+  return said instanceof LastingFailure ? said : new UpstreamError(said.message, undefined, undefined, true);
 }
 
 /**
