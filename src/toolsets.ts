@@ -1,6 +1,6 @@
 import { currency } from "../tools/currency/index.js";
 import { eshop } from "../tools/eshop/index.js";
-import { notify } from "../tools/notify/index.js";
+import { notifyToolset } from "../tools/notify/index.js";
 import { weather } from "../tools/weather/index.js";
 import type { Automation } from "./automations/rules.js";
 import { automationsToolset, whyNoRun } from "./automations/tools.js";
@@ -36,7 +36,7 @@ export function toolsets(
     currency,
     weather,
     eshop,
-    notify,
+    notifyToolset(store?.waits),
     automationsToolset(store, whyOff, automations),
   ];
 }

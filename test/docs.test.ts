@@ -14,7 +14,7 @@ import { SCHEMA_VERSION, SqliteEventStore } from "../src/events/sqlite/store.js"
 import { CONFIG_FILE_ENV } from "../src/settings.js";
 import { toolsets } from "../src/toolsets.js";
 import { webhookSettings, webhooksOf } from "../src/webhooks/settings.js";
-import { channel, notify } from "../tools/notify/index.js";
+import { channel, notifyToolset } from "../tools/notify/index.js";
 import { onFreePort } from "./fakes/http.js";
 import { EVERY_TOOLSET, renderReadme, renderSettings, renderTools } from "./reference.js";
 
@@ -51,7 +51,7 @@ test("WAITER_AUTOMATIONS' description, and so docs/settings.md, names every key 
 });
 
 test("WAITER_NOTIFY_CHANNELS' description, and so docs/settings.md, names every key a channel of each type takes", () => {
-  const { description } = notify.settings.channels as { description: string };
+  const { description } = notifyToolset().settings.channels as { description: string };
   const keys = channel.out.options.flatMap((type) => Object.keys(type.shape));
   expect(keys.filter((key) => !new RegExp(`[{ ]${key}[,:}]`).test(description))).toEqual([]);
 });

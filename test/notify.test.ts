@@ -31,8 +31,10 @@ import { type FakeAnswer, json, type SeenRequest, startFake } from "./fakes/http
 import { startMailServer, subjectOf } from "./fakes/smtp.js";
 import { BOT, BOT_TOKEN, startTelegram, type TelegramFake, tooManyRequests } from "./fakes/telegram.js";
 import { startWaiter } from "./memory.js";
+import { postgresAvailable, postgresRequired } from "./postgres.js";
 import { killStarted, SERVING, startNode } from "./spawn.js";
 import { CLI, type Session, startServer, text } from "./stdio.js";
+import { freshSchema, usePostgres } from "./store-postgres-shared.js";
 
 const GROUP = "-1001234567890";
 const OWNER = "424242";
@@ -3841,4 +3843,65 @@ test("a message held by another's wait, cut short by a stop, says the wait left"
     setClock();
     await telegram.close();
   }
+});
+
+/**
+ * Two waiters on one event store (`store`: the settings that name it), each with a channel to one
+ * chat: the one that did not hear Telegram's 429 sends nothing into its wait, and says when it may.
+ */
+async function oneFloodWaitOnTheStore(store: Record<string, string>) {
+  const telegram = await startTelegram([OWNER]);
+  const env = {
+    ...ERP_ENV,
+    ...store,
+    WAITER_NOTIFY_CHANNELS: JSON.stringify({
+      team: { type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: [OWNER], baseUrl: telegram.origin },
+    }),
+    TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+    WAITER_TOOL_TIMEOUT: "10",
+  };
+  const assistants = await startWaiter(env);
+  const server = await startWaiter(env);
+  const sent = () => telegram.requests.filter((r) => r.path.endsWith("/sendMessage")).length;
+  try {
+    telegram.queue.push(tooManyRequests(600));
+    const told = await server.call("notify_send", { channel: "team", text: "Order #1042 is paid." });
+    expect(text(told)).toMatch(/Too Many Requests: retry after 600/);
+    setClock(clock.now() + 60_000);
+    const held = await assistants.call("notify_send", { channel: "team", text: "Order #1043 is paid." });
+    expect(held.isError).toBe(true);
+    expect(text(held)).toMatch(
+      /424242: Telegram Bot API did not take the message \(429: it asked for 600 s without messages to this chat, and sending during them makes the wait longer; nothing was sent\); try again in 5(40|39) s\./,
+    );
+    expect(sent()).toBe(1);
+    setClock(clock.now() + 541_000);
+    const later = await assistants.call("notify_send", { channel: "team", text: "Order #1043 is paid." });
+    expect(later.isError, text(later)).toBeFalsy();
+    expect(telegram.delivered.map((m) => m.text)).toEqual(["Order #1043 is paid."]);
+  } finally {
+    await assistants.close();
+    await server.close();
+    await telegram.close();
+  }
+}
+
+test("a chat's flood wait one waiter heard holds the messages of another on its data directory", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "waiter-test-"));
+  try {
+    await oneFloodWaitOnTheStore({ WAITER_DATA_DIR: dir });
+    // The wait is kept by the bot's id, never by its token.
+    const stored = readFileSync(join(dir, "events.db"), "latin1");
+    expect(stored).toContain(BOT.id.toString());
+    expect(stored).not.toContain(BOT_TOKEN.split(":")[1]);
+  } finally {
+    setClock();
+  }
+});
+
+describe.runIf(postgresAvailable || postgresRequired)("replicas on one PostgreSQL store", () => {
+  usePostgres();
+
+  test("a chat's flood wait one replica heard holds the messages of another", async () => {
+    await oneFloodWaitOnTheStore({ WAITER_DATABASE_URL: await freshSchema() });
+  });
 });

@@ -381,6 +381,18 @@ export interface SessionLog {
   expire(before: number): Promise<void>;
 }
 
+/**
+ * The waits an upstream asked for (a 429's retry-after), kept in the store so that no process on it
+ * calls during a wait another was told of: a call then makes some upstreams (Telegram) wait longer.
+ * `key` is the caller's name for what waits (a bot's chat), never a secret.
+ */
+export interface WaitLog {
+  /** Keeps that `key` waits from `at` until `until`, unless a wait kept for it ends later. */
+  hold(key: string, at: number, until: number): Promise<void>;
+  /** The wait kept for `key` that is not over at `now`: when it was asked for, and when it ends. */
+  held(key: string, now: number): Promise<{ at: number; until: number } | undefined>;
+}
+
 /** Events between two sequence numbers (both excluded), at most `limit` of them. */
 /**
  * `bodies: false`: without the payloads (each reads empty), for a listing that shows none;
@@ -514,6 +526,8 @@ export interface EventStore {
   readonly runs: RunLog;
   /** MCP sessions of `waiter serve`. */
   readonly sessions: SessionLog;
+  /** The waits upstreams asked for, which every process on the store keeps to. */
+  readonly waits: WaitLog;
   /** Calls `listener` with the ids acknowledged, whichever process acknowledged them. Returns the unsubscribe function. */
   onAck(listener: (ids: string[]) => void): () => void;
   /**

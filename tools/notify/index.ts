@@ -1,6 +1,7 @@
 import { domainToUnicode } from "node:url";
 import { z } from "zod";
 import { ConfigError, ToolError, UpstreamError } from "../../src/errors.js";
+import type { WaitLog } from "../../src/events/store.js";
 import type { HttpClient } from "../../src/http/client.js";
 import {
   byWord,
@@ -14,7 +15,7 @@ import {
   word,
 } from "../../src/settings.js";
 import { enumerated, noSuchName } from "../../src/shown.js";
-import { defineTool, defineToolset, notBlank, notEmpty } from "../../src/toolset.js";
+import { defineTool, defineToolset, notBlank, notEmpty, type Toolset } from "../../src/toolset.js";
 import { checkSmtp, emailSender, SMTP_PORTS, type SmtpOptions } from "./email.js";
 import { forWhom, type Sender } from "./sender.js";
 import { checkTelegram, type FloodWaits, sameChat, telegramErrors, telegramSender } from "./telegram.js";
@@ -404,248 +405,272 @@ const settings = {
   },
 };
 
-export const notify = defineToolset({
-  name: "notify",
-  description: "Tells people: a message to the Telegram chats or email addresses configured for a channel.",
-  settings,
-  resolve(values, secrets, origin) {
-    const channels = secrets.each(values.channels, (configured): Channel => {
-      const secretIn = (variable: string, holds: string, example: string) =>
-        secrets.required(variable, {
-          setting: `${origin("channels")} at ${configured.name}.${configured.type === "telegram" ? "botTokenEnv" : "passwordEnv"}`,
-          owner: `notification channel ${configured.name}`,
-          holds,
-          example,
-        });
-      // A target listed twice (a chat id as text and as a number, a channel's @name or an address in
-      // another case) would be sent to twice.
-      const [key, targets] =
-        configured.type === "telegram"
-          ? ["chatIds", configured.chatIds.map(sameChat)]
-          : ["to", configured.to.map(sameAddress)];
-      const twice = targets.find((target, i) => targets.indexOf(target) !== i);
-      if (twice !== undefined) {
-        throw new ConfigError(
-          `invalid setting ${origin("channels")} at ${configured.name}.${key}: ${twice} is listed twice; list each once`,
-        );
-      }
-      if (configured.type === "telegram") {
-        const token = secretIn(configured.botTokenEnv, "the Telegram bot token", BOT_TOKEN_VARIABLE);
-        // Copied from a Bot API URL (bot<token>, or the whole URL), it would be sent as /botbot<token>/,
-        // and every send told the token was refused.
-        if (TOKEN_COPIED.test(token)) {
-          throw new ConfigError(
-            `notification channel ${configured.name}: ${configured.botTokenEnv} holds more than the Telegram bot token, which is the digits, a colon and the rest, like 123456:ABC-DEF1234ghIkl (without bot or the Bot API's address before it); what it holds is not shown`,
-          );
-        }
-        // Any other shape (a quote or a space pasted in, the bot's @name) would be refused at every send.
-        if (!BOT_TOKEN.test(token)) {
-          throw new ConfigError(
-            `notification channel ${configured.name}: ${configured.botTokenEnv} does not hold a Telegram bot token as @BotFather gives it: the bot's digits, a colon and letters, digits, _ or -, like 123456:ABC-DEF1234ghIkl, with no quote, space or @name; what it holds is not shown`,
-          );
-        }
-        return { ...configured, secret: token };
-      }
-      if (configured.tls === "none" && !isLoopbackHost(configured.host)) {
-        throw new ConfigError(
-          `invalid setting ${origin("channels")} at ${configured.name}.tls: "none" is allowed only to a mail server on this machine (localhost); use starttls or tls`,
-        );
-      }
-      // Port 465 takes TLS from the start (RFC 8314): a server there waits in silence for it, and every send would time out.
-      if (configured.port === SMTP_PORTS.tls && configured.tls === "starttls") {
-        throw new ConfigError(
-          `invalid setting ${origin("channels")} at ${configured.name}.tls: port 465 takes TLS from the start, which tls "starttls" (the default) does not do: set tls to "tls", or use the mail server's port for STARTTLS (usually 587)`,
-        );
-      }
-      if (configured.user && !configured.passwordEnv) {
-        throw new ConfigError(
-          `invalid setting ${origin("channels")} at ${configured.name}: user needs passwordEnv, the variable that holds the password`,
-        );
-      }
-      return configured.passwordEnv
-        ? {
-            ...configured,
-            secret: secretIn(configured.passwordEnv, "the SMTP password", "SMTP_PASSWORD"),
-          }
-        : configured;
-    });
-    return { ...values, channels };
-  },
-  unconfigured: ({ settings, configFile }) =>
-    settings.channels.length === 0
-      ? noneConfigured(
-          "notification channels",
-          { key: "notify.channels", env: "WAITER_NOTIFY_CHANNELS", page: "docs/notifications.md#configuring-channels" },
-          configFile,
-        )
-      : undefined,
-  tools({ settings, http, log, origin }) {
-    const floodWaits: FloodWaits = new Map();
-    const channels = new Map(
-      (settings.channels as Channel[]).map((c) => {
-        const sender: Sender =
-          c.type === "telegram"
-            ? telegramSender(telegramApi(c, http, origin), c.secret ?? "", c.format, floodWaits, c.topicId, c.chatIds)
-            : emailSender(smtpOptions(c));
-        const kind = c.type === "telegram" ? "chat" : "address";
-        return [c.name, { kind, targets: c.type === "telegram" ? c.chatIds : c.to, sender }] as const;
-      }),
-    );
-    const names = [...channels.keys()] as [string, ...string[]];
-    // A chat or an address (one a person asked to be told at) is named as such, with the channels that send to it.
-    const noChannel = (name: string) => {
-      const refused = noSuchName(CHANNEL, name, names);
-      const kind = CHAT_ID.test(name) ? "chat" : ADDRESS.test(name) ? "address" : undefined;
-      if (!kind) return refused;
-      const same = kind === "chat" ? sameChat : sameAddress;
-      const sending = names.filter((each) => {
-        const channel = channels.get(each);
-        return channel?.kind === kind && channel.targets.some((target) => same(target) === same(name));
-      });
-      const what = `${name} is ${kind === "chat" ? "a chat" : "an address"}, not a channel`;
-      return sending.length > 0
-        ? `${refused} ${what}: name the channel that sends to it, ${enumerated(sending, "or")}, which sends to all it lists.`
-        : `${refused} ${what}, and no channel sends to it: a channel sends only to the chats and addresses configured for it, which whoever runs waiter sets.`;
-    };
-    return [
-      defineTool({
-        name: "notify_send",
-        title: "Tell people",
-        description: `Sends plain text to each chat or address of a channel (${names.join(", ")}), and no one else; a retry resends to all.`,
-        input: {
-          channel: z
-            .enum(names, { error: (issue) => (typeof issue.input === "string" ? noChannel(issue.input) : undefined) })
-            .describe("Where to."),
-          text: z
-            .string()
-            .check(notEmpty)
-            // Telegram's limit (4,096 after its own formatting), kept for every channel: one text reads alike everywhere.
-            .max(
-              MAX_TEXT,
-              `is longer than ${MAX_TEXT} characters: send it as several messages, each of at most ${MAX_TEXT}`,
-            )
-            // Telegram refuses a text of white space alone ("message text is empty"); so would a reader.
-            .check(notBlank)
-            .describe(`At most ${MAX_TEXT} characters.`),
-        },
-        output: {
-          channel: z.string(),
-          sent: z.array(z.string()),
-          failed: z.array(z.object({ target: z.string(), error: z.string() })),
-        },
-        annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-        async run({ channel: name, text }, call) {
-          const {
-            kind,
-            targets: all,
-            sender,
-          } = channels.get(name) as { kind: string; targets: string[]; sender: Sender };
-          const earlier = call.notified;
-          const settled = new Set([
-            ...(earlier?.sent ?? []).map(targetOf),
-            ...(earlier?.failed ?? []).map((f) => f.target),
-          ]);
-          const targets = all.filter((target) => !settled.has(target));
-          const shown = asShown(text);
-          // The event's texts an automation quoted, as they read in the text sent.
-          const sending = call.quoted ? { ...call, quoted: call.quoted.map(asShown) } : call;
-          const outcomes = await Promise.allSettled(targets.map((target) => sender.send(target, shown, sending)));
-          const sentNow = targets.filter((_, i) => outcomes[i]?.status === "fulfilled");
-          // As the result names them: with where each went, when not to itself (a group now a supergroup).
-          const reachedNow = targets.flatMap((target, i) => {
-            const outcome = outcomes[i];
-            if (outcome?.status !== "fulfilled") return [];
-            return [outcome.value === undefined ? target : `${target} (${outcome.value})`];
+/**
+ * Tells people on the channels configured. `waits`: the event store's, where one is open: a chat's
+ * flood wait heard by another waiter on the store holds this one's messages to it too.
+ */
+export function notifyToolset(waits?: WaitLog): Toolset {
+  return defineToolset({
+    name: "notify",
+    description: "Tells people: a message to the Telegram chats or email addresses configured for a channel.",
+    settings,
+    resolve(values, secrets, origin) {
+      const channels = secrets.each(values.channels, (configured): Channel => {
+        const secretIn = (variable: string, holds: string, example: string) =>
+          secrets.required(variable, {
+            setting: `${origin("channels")} at ${configured.name}.${configured.type === "telegram" ? "botTokenEnv" : "passwordEnv"}`,
+            owner: `notification channel ${configured.name}`,
+            holds,
+            example,
           });
-          const failedNow = outcomes.flatMap((o, i) =>
-            o.status === "rejected"
-              ? [
-                  {
-                    target: targets[i] as string,
-                    error: o.reason instanceof Error ? o.reason.message : String(o.reason),
-                    refused: o.reason instanceof UpstreamError && o.reason.refused ? o.reason : undefined,
-                  },
-                ]
-              : [],
+        // A target listed twice (a chat id as text and as a number, a channel's @name or an address in
+        // another case) would be sent to twice.
+        const [key, targets] =
+          configured.type === "telegram"
+            ? ["chatIds", configured.chatIds.map(sameChat)]
+            : ["to", configured.to.map(sameAddress)];
+        const twice = targets.find((target, i) => targets.indexOf(target) !== i);
+        if (twice !== undefined) {
+          throw new ConfigError(
+            `invalid setting ${origin("channels")} at ${configured.name}.${key}: ${twice} is listed twice; list each once`,
           );
-          const forNow = failedNow.flatMap((f) => (f.refused ? [f.refused] : []));
-          const asFailed = ({ target, error }: { target: string; error: string }) => ({ target, error });
-          const sent = [...(earlier?.sent ?? []), ...reachedNow];
-          const failed = [...(earlier?.failed ?? []), ...failedNow.map(asFailed)];
-          // Kept for an automation's next try, which goes to the targets that refused it for now only.
-          earlier?.sent.push(...reachedNow);
-          earlier?.failed.push(...failedNow.filter((f) => !f.refused).map(asFailed));
-          // The operator's record of what was sent where (the client has it as the result); a run's
-          // also keeps it with its step.
-          if (sentNow.length > 0)
-            log.operatorOnly("info", `notify ${name}${forWhom(call)}: sent to ${sentNow.join(", ")}`);
-          if (sent.length === 0 || (earlier && forNow.length > 0)) {
-            // The call's failure says it all, and is logged once, as a failed call (a warning when no one
-            // was told) or run.
-            const message =
-              sent.length === 0
-                ? `No ${kind} of ${name} confirmed the message: ${said(failed)}`
-                : `Sent on ${name} to ${sent.join(", ")}; not confirmed by ${said(failed)}`;
-            // Not sent to some targets (to any, outside an automation), which refuse it for now
-            // (429, 4xx) or are out of reach: an automation may try again, when they say.
-            const failure = (earlier ? forNow.length > 0 : forNow.length === failedNow.length)
-              ? new UpstreamError(
-                  message,
-                  (forNow[0] as UpstreamError).status,
-                  Math.max(...forNow.map((r) => r.retryAfter ?? 0)) || undefined,
-                  true,
-                )
-              : new ToolError(message);
-            if (sent.length === 0) failure.logLevel = "warning";
-            throw failure;
-          }
-          for (const f of failed)
-            log.operatorOnly("warning", `notify ${name}${forWhom(call)}: not confirmed by ${f.target}: ${f.error}`);
-          return { channel: name, sent, failed };
-        },
-        render(r, _, session) {
-          const lines = [`Sent on ${r.channel} to ${r.sent.join(", ")}.`];
-          if (r.failed.length) {
-            lines.push(
-              `Not confirmed by ${said(r.failed)}`,
-              // Each refusal for now says to try again later, which for this tool is sending it to every target again.
-              session.serves("notify_send")
-                ? "Sending it again sends it to every target of the channel, those it reached too: tell the user which did not confirm it, and send it again only if they want those it reached to get it twice."
-                : // An automation's step, whose run a person reads: it tries again only those that refused it
-                  // for now, not those that refused it for good nor those that may have it (a 5xx after it was sent).
-                  "It is not sent again to those that did not confirm it: each refused it for good, or may have it already, as its reason says. Tell them by hand, if they need it.",
+        }
+        if (configured.type === "telegram") {
+          const token = secretIn(configured.botTokenEnv, "the Telegram bot token", BOT_TOKEN_VARIABLE);
+          // Copied from a Bot API URL (bot<token>, or the whole URL), it would be sent as /botbot<token>/,
+          // and every send told the token was refused.
+          if (TOKEN_COPIED.test(token)) {
+            throw new ConfigError(
+              `notification channel ${configured.name}: ${configured.botTokenEnv} holds more than the Telegram bot token, which is the digits, a colon and the rest, like 123456:ABC-DEF1234ghIkl (without bot or the Bot API's address before it); what it holds is not shown`,
             );
           }
-          return lines.join("\n");
-        },
-      }),
-    ];
-  },
-  async check({ settings, http, log, origin }, call) {
-    await Promise.all(
-      (settings.channels as Channel[]).map(async (c) => {
-        let problems: string[];
-        let passed: string;
-        if (c.type === "telegram") {
-          const checked = await checkTelegram(telegramApi(c, http, origin), c.secret ?? "", c.chatIds, call, c.topicId);
-          problems = checked.problems;
-          passed = `${checked.bot} can reach ${c.chatIds.map((id) => `chat ${id}`).join(", ")}`;
-        } else {
-          const options = smtpOptions(c);
-          const problem = await checkSmtp(options, call);
-          problems = problem ? [problem] : [];
-          // verify asks nothing without a login that would show whether the server wants one (no MAIL FROM).
-          passed = `the mail server ${options.host}:${options.port} took the connection (tls ${c.tls})${c.user ? ` and the login of ${c.user}` : ", without a login: the channel has no user, and a server that wants one says so only at the first message"}`;
+          // Any other shape (a quote or a space pasted in, the bot's @name) would be refused at every send.
+          if (!BOT_TOKEN.test(token)) {
+            throw new ConfigError(
+              `notification channel ${configured.name}: ${configured.botTokenEnv} does not hold a Telegram bot token as @BotFather gives it: the bot's digits, a colon and letters, digits, _ or -, like 123456:ABC-DEF1234ghIkl, with no quote, space or @name; what it holds is not shown`,
+            );
+          }
+          return { ...configured, secret: token };
         }
-        const where = `${origin("channels")} at ${c.name}`;
-        for (const problem of problems) {
-          log.warning(`channel ${c.name} (${where}) failed its check at start, nothing sent: ${problem}`);
+        if (configured.tls === "none" && !isLoopbackHost(configured.host)) {
+          throw new ConfigError(
+            `invalid setting ${origin("channels")} at ${configured.name}.tls: "none" is allowed only to a mail server on this machine (localhost); use starttls or tls`,
+          );
         }
-        if (problems.length === 0) log.info(`channel ${c.name} passed its check at start, nothing sent: ${passed}`);
-      }),
-    );
-  },
-});
+        // Port 465 takes TLS from the start (RFC 8314): a server there waits in silence for it, and every send would time out.
+        if (configured.port === SMTP_PORTS.tls && configured.tls === "starttls") {
+          throw new ConfigError(
+            `invalid setting ${origin("channels")} at ${configured.name}.tls: port 465 takes TLS from the start, which tls "starttls" (the default) does not do: set tls to "tls", or use the mail server's port for STARTTLS (usually 587)`,
+          );
+        }
+        if (configured.user && !configured.passwordEnv) {
+          throw new ConfigError(
+            `invalid setting ${origin("channels")} at ${configured.name}: user needs passwordEnv, the variable that holds the password`,
+          );
+        }
+        return configured.passwordEnv
+          ? {
+              ...configured,
+              secret: secretIn(configured.passwordEnv, "the SMTP password", "SMTP_PASSWORD"),
+            }
+          : configured;
+      });
+      return { ...values, channels };
+    },
+    unconfigured: ({ settings, configFile }) =>
+      settings.channels.length === 0
+        ? noneConfigured(
+            "notification channels",
+            {
+              key: "notify.channels",
+              env: "WAITER_NOTIFY_CHANNELS",
+              page: "docs/notifications.md#configuring-channels",
+            },
+            configFile,
+          )
+        : undefined,
+    tools({ settings, http, log, origin }) {
+      const floodWaits: FloodWaits = new Map();
+      const channels = new Map(
+        (settings.channels as Channel[]).map((c) => {
+          const sender: Sender =
+            c.type === "telegram"
+              ? telegramSender(
+                  telegramApi(c, http, origin),
+                  c.secret ?? "",
+                  c.format,
+                  floodWaits,
+                  c.topicId,
+                  c.chatIds,
+                  waits,
+                )
+              : emailSender(smtpOptions(c));
+          const kind = c.type === "telegram" ? "chat" : "address";
+          return [c.name, { kind, targets: c.type === "telegram" ? c.chatIds : c.to, sender }] as const;
+        }),
+      );
+      const names = [...channels.keys()] as [string, ...string[]];
+      // A chat or an address (one a person asked to be told at) is named as such, with the channels that send to it.
+      const noChannel = (name: string) => {
+        const refused = noSuchName(CHANNEL, name, names);
+        const kind = CHAT_ID.test(name) ? "chat" : ADDRESS.test(name) ? "address" : undefined;
+        if (!kind) return refused;
+        const same = kind === "chat" ? sameChat : sameAddress;
+        const sending = names.filter((each) => {
+          const channel = channels.get(each);
+          return channel?.kind === kind && channel.targets.some((target) => same(target) === same(name));
+        });
+        const what = `${name} is ${kind === "chat" ? "a chat" : "an address"}, not a channel`;
+        return sending.length > 0
+          ? `${refused} ${what}: name the channel that sends to it, ${enumerated(sending, "or")}, which sends to all it lists.`
+          : `${refused} ${what}, and no channel sends to it: a channel sends only to the chats and addresses configured for it, which whoever runs waiter sets.`;
+      };
+      return [
+        defineTool({
+          name: "notify_send",
+          title: "Tell people",
+          description: `Sends plain text to each chat or address of a channel (${names.join(", ")}), and no one else; a retry resends to all.`,
+          input: {
+            channel: z
+              .enum(names, { error: (issue) => (typeof issue.input === "string" ? noChannel(issue.input) : undefined) })
+              .describe("Where to."),
+            text: z
+              .string()
+              .check(notEmpty)
+              // Telegram's limit (4,096 after its own formatting), kept for every channel: one text reads alike everywhere.
+              .max(
+                MAX_TEXT,
+                `is longer than ${MAX_TEXT} characters: send it as several messages, each of at most ${MAX_TEXT}`,
+              )
+              // Telegram refuses a text of white space alone ("message text is empty"); so would a reader.
+              .check(notBlank)
+              .describe(`At most ${MAX_TEXT} characters.`),
+          },
+          output: {
+            channel: z.string(),
+            sent: z.array(z.string()),
+            failed: z.array(z.object({ target: z.string(), error: z.string() })),
+          },
+          annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+          async run({ channel: name, text }, call) {
+            const {
+              kind,
+              targets: all,
+              sender,
+            } = channels.get(name) as { kind: string; targets: string[]; sender: Sender };
+            const earlier = call.notified;
+            const settled = new Set([
+              ...(earlier?.sent ?? []).map(targetOf),
+              ...(earlier?.failed ?? []).map((f) => f.target),
+            ]);
+            const targets = all.filter((target) => !settled.has(target));
+            const shown = asShown(text);
+            // The event's texts an automation quoted, as they read in the text sent.
+            const sending = call.quoted ? { ...call, quoted: call.quoted.map(asShown) } : call;
+            const outcomes = await Promise.allSettled(targets.map((target) => sender.send(target, shown, sending)));
+            const sentNow = targets.filter((_, i) => outcomes[i]?.status === "fulfilled");
+            // As the result names them: with where each went, when not to itself (a group now a supergroup).
+            const reachedNow = targets.flatMap((target, i) => {
+              const outcome = outcomes[i];
+              if (outcome?.status !== "fulfilled") return [];
+              return [outcome.value === undefined ? target : `${target} (${outcome.value})`];
+            });
+            const failedNow = outcomes.flatMap((o, i) =>
+              o.status === "rejected"
+                ? [
+                    {
+                      target: targets[i] as string,
+                      error: o.reason instanceof Error ? o.reason.message : String(o.reason),
+                      refused: o.reason instanceof UpstreamError && o.reason.refused ? o.reason : undefined,
+                    },
+                  ]
+                : [],
+            );
+            const forNow = failedNow.flatMap((f) => (f.refused ? [f.refused] : []));
+            const asFailed = ({ target, error }: { target: string; error: string }) => ({ target, error });
+            const sent = [...(earlier?.sent ?? []), ...reachedNow];
+            const failed = [...(earlier?.failed ?? []), ...failedNow.map(asFailed)];
+            // Kept for an automation's next try, which goes to the targets that refused it for now only.
+            earlier?.sent.push(...reachedNow);
+            earlier?.failed.push(...failedNow.filter((f) => !f.refused).map(asFailed));
+            // The operator's record of what was sent where (the client has it as the result); a run's
+            // also keeps it with its step.
+            if (sentNow.length > 0)
+              log.operatorOnly("info", `notify ${name}${forWhom(call)}: sent to ${sentNow.join(", ")}`);
+            if (sent.length === 0 || (earlier && forNow.length > 0)) {
+              // The call's failure says it all, and is logged once, as a failed call (a warning when no one
+              // was told) or run.
+              const message =
+                sent.length === 0
+                  ? `No ${kind} of ${name} confirmed the message: ${said(failed)}`
+                  : `Sent on ${name} to ${sent.join(", ")}; not confirmed by ${said(failed)}`;
+              // Not sent to some targets (to any, outside an automation), which refuse it for now
+              // (429, 4xx) or are out of reach: an automation may try again, when they say.
+              const failure = (earlier ? forNow.length > 0 : forNow.length === failedNow.length)
+                ? new UpstreamError(
+                    message,
+                    (forNow[0] as UpstreamError).status,
+                    Math.max(...forNow.map((r) => r.retryAfter ?? 0)) || undefined,
+                    true,
+                  )
+                : new ToolError(message);
+              if (sent.length === 0) failure.logLevel = "warning";
+              throw failure;
+            }
+            for (const f of failed)
+              log.operatorOnly("warning", `notify ${name}${forWhom(call)}: not confirmed by ${f.target}: ${f.error}`);
+            return { channel: name, sent, failed };
+          },
+          render(r, _, session) {
+            const lines = [`Sent on ${r.channel} to ${r.sent.join(", ")}.`];
+            if (r.failed.length) {
+              lines.push(
+                `Not confirmed by ${said(r.failed)}`,
+                // Each refusal for now says to try again later, which for this tool is sending it to every target again.
+                session.serves("notify_send")
+                  ? "Sending it again sends it to every target of the channel, those it reached too: tell the user which did not confirm it, and send it again only if they want those it reached to get it twice."
+                  : // An automation's step, whose run a person reads: it tries again only those that refused it
+                    // for now, not those that refused it for good nor those that may have it (a 5xx after it was sent).
+                    "It is not sent again to those that did not confirm it: each refused it for good, or may have it already, as its reason says. Tell them by hand, if they need it.",
+              );
+            }
+            return lines.join("\n");
+          },
+        }),
+      ];
+    },
+    async check({ settings, http, log, origin }, call) {
+      await Promise.all(
+        (settings.channels as Channel[]).map(async (c) => {
+          let problems: string[];
+          let passed: string;
+          if (c.type === "telegram") {
+            const checked = await checkTelegram(
+              telegramApi(c, http, origin),
+              c.secret ?? "",
+              c.chatIds,
+              call,
+              c.topicId,
+            );
+            problems = checked.problems;
+            passed = `${checked.bot} can reach ${c.chatIds.map((id) => `chat ${id}`).join(", ")}`;
+          } else {
+            const options = smtpOptions(c);
+            const problem = await checkSmtp(options, call);
+            problems = problem ? [problem] : [];
+            // verify asks nothing without a login that would show whether the server wants one (no MAIL FROM).
+            passed = `the mail server ${options.host}:${options.port} took the connection (tls ${c.tls})${c.user ? ` and the login of ${c.user}` : ", without a login: the channel has no user, and a server that wants one says so only at the first message"}`;
+          }
+          const where = `${origin("channels")} at ${c.name}`;
+          for (const problem of problems) {
+            log.warning(`channel ${c.name} (${where}) failed its check at start, nothing sent: ${problem}`);
+          }
+          if (problems.length === 0) log.info(`channel ${c.name} passed its check at start, nothing sent: ${passed}`);
+        }),
+      );
+    },
+  });
+}
 
 /** What a channel's sends and checks go through to the Bot API: its base URL, with the token kept out of what is shown. */
 function telegramApi(c: Channel & { type: "telegram" }, http: HttpClient, origin: (setting: "channels") => string) {

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
-import { DeadlinePassed, UnconfirmedChange, UpstreamError } from "../../src/errors.js";
+import { DeadlinePassed, loggedWords, UnconfirmedChange, UpstreamError } from "../../src/errors.js";
+import type { WaitLog } from "../../src/events/store.js";
 import { eitherSignal, stoppedBeforeDeadline } from "../../src/http/deadline.js";
 import { accessLogin, challenged, retryAfterSeconds, signInAt } from "../../src/http/failures.js";
 import type { Call, ErrorMapper, HttpResponse } from "../../src/http/types.js";
@@ -270,6 +271,20 @@ const KEPT_MS = 60_000;
 const PACE_MS = 1_000;
 
 /**
+ * Gives the turns `from` kept for messages refused for now turns in the wait `into`, after those it
+ * holds, in their order: each but one whose time first came over KEPT_MS ago.
+ */
+function carry(from: FloodWait | undefined, into: FloodWait): void {
+  for (const k of from?.kept ?? []) {
+    const passed = k.at > clock.now() ? k.passed : (k.passed ?? k.at);
+    if (passed === undefined || lessAgoThan(passed, KEPT_MS)) {
+      into.kept.push({ caller: k.caller, at: into.next, ...(passed === undefined ? {} : { passed }) });
+      into.next += PACE_MS;
+    }
+  }
+}
+
+/**
  * Waits `ms`, or less when the call ends or waiter begins to stop: whether it waited it all. A wait
  * holds no stop, which gives calls under way time for their answers: nothing is being sent.
  */
@@ -287,7 +302,8 @@ async function waitOut(ms: number, call: ToolCall): Promise<boolean> {
  * message was not sent, so it is sent again after that wait when the call's deadline leaves room
  * to send it after, and no other message goes to that chat before then; the messages held by a
  * wait go when it is over, one a second. With `topicId`, each message goes to that topic of a
- * forum (a supergroup with topics), else to its General topic.
+ * forum (a supergroup with topics), else to its General topic. With `waits`, the event store's, a
+ * wait is kept there too, and one another waiter on the store heard holds this one's messages alike.
  */
 export function telegramSender(
   api: Upstream,
@@ -297,17 +313,48 @@ export function telegramSender(
   topicId?: number,
   /** The channel's chats: a supergroup among them is sent to as itself, not again for its old group. */
   chatIds: readonly string[] = [],
+  waits?: WaitLog,
 ): Sender {
+  // The bot's id, before the token's colon: Telegram's wait is the bot's in a chat, and the token is no key to keep.
+  const bot = token.slice(0, token.indexOf(":"));
   return {
     async send(chatId: string, text: string, call: ToolCall): Promise<string | undefined> {
       /** The chat it goes to: `chatId`, or the supergroup Telegram says that group was upgraded to. */
       let to = chatId;
       const floodKey = () => `${api.baseUrl.href} ${token} ${sameChat(to)}`;
+      const storeKey = () => `telegram bot ${bot} chat ${sameChat(to)}`;
       /** The flood wait this message holds a turn in, once it has taken one. */
       let turn: FloodWait | undefined;
+      /** Takes up the chat's wait another waiter on the store heard, where it ends after any this one knows. */
+      const heardElsewhere = async () => {
+        let kept: { at: number; until: number } | undefined;
+        try {
+          kept = await waits?.held(storeKey(), clock.now());
+        } catch (err) {
+          call.log.warning(
+            `the event store could not be asked whether another waiter heard ${api.name} ask chat ${to} to wait (429); the message${forWhom(call)} is sent all the same: ${loggedWords(err)}`,
+          );
+          return;
+        }
+        const known = floodWaits.get(floodKey());
+        if (!kept || (known && known.at + known.ms >= kept.until)) return;
+        const flood: FloodWait = { at: kept.at, ms: kept.until - kept.at, next: kept.until, kept: [] };
+        carry(known, flood);
+        floodWaits.set(floodKey(), flood);
+      };
+      /** Keeps in the store the wait this message heard, once its turns are given: no other waiter sends into it. */
+      const keptInStore = (flood: FloodWait) =>
+        waits
+          ?.hold(storeKey(), flood.at, flood.at + flood.ms)
+          .catch((err) =>
+            call.log.warning(
+              `the event store could not keep ${api.name}'s wait on chat ${to} (429), so another waiter on it may send into it: ${loggedWords(err)}`,
+            ),
+          );
       /** Waits for this message's turn while a flood wait holds the chat; throws when it cannot. */
       const held = async () => {
         for (;;) {
+          await heardElsewhere();
           const flood = floodWaits.get(floodKey());
           if (!flood || flood === turn) return;
           // The turn it was given as it was refused for now, or the next one.
@@ -419,22 +466,14 @@ export function telegramSender(
         if (flood) floodWaits.set(floodKey(), flood);
         // The message Telegram refused goes first once the wait is over; those held meanwhile after it,
         // and those refused for now before it, in their order, after them.
-        const carry = (into: FloodWait) => {
-          for (const k of before?.kept ?? []) {
-            const passed = k.at > clock.now() ? k.passed : (k.passed ?? k.at);
-            if (passed === undefined || lessAgoThan(passed, KEPT_MS)) {
-              into.kept.push({ caller: k.caller, at: into.next, ...(passed === undefined ? {} : { passed }) });
-              into.next += PACE_MS;
-            }
-          }
-        };
         if (flood && clock.now() + flood.ms + api.roomMs < call.deadline) {
           call.log.info(
             `${api.name} asked for ${wait} s without messages to chat ${to} (429)${forWhom(call)}; sending it then`,
           );
           turn = flood;
           flood.next += PACE_MS;
-          carry(flood);
+          carry(before, flood);
+          await keptInStore(flood);
           // Cut short (the call cancelled, waiter stopping), nothing was sent: the wait left is told,
           // not the whole one Telegram asked for before it.
           const waited = await waitOut(flood.ms, call);
@@ -451,7 +490,8 @@ export function telegramSender(
         if (flood) {
           // Refused for now, it is sent again when the wait is over, first.
           if (keep(flood, flood.next)) flood.next += PACE_MS;
-          carry(flood);
+          carry(before, flood);
+          await keptInStore(flood);
         }
         api.read(sent, response);
         if (to === chatId) return undefined;

@@ -577,6 +577,9 @@ export const MIGRATIONS: readonly string[] = [
        dropped_through = greatest(dropped_through, last);
      RETURN jsonb_build_object(why, jsonb_build_object('events', n, 'unacked', u));
    END $$;`,
+  // 29: the waits an upstream asked for (a 429's retry-after), by the caller's key: no replica calls
+  // during a wait another was told of.
+  `CREATE TABLE upstream_waits (key TEXT PRIMARY KEY, at BIGINT NOT NULL, until BIGINT NOT NULL);`,
 ];
 
 /** Any number, the same in every waiter: replicas starting at once take turns on it. */

@@ -80,6 +80,7 @@ import {
   type StoreStats,
   tellDropped,
   type Upgraded,
+  type WaitLog,
 } from "../store.js";
 import { PRUNE_RUNS, postgresRuns, type Query } from "./runs.js";
 import {
@@ -92,6 +93,7 @@ import {
   WOOCOMMERCE_DELIVERY_ID,
 } from "./schema.js";
 import { postgresSessions } from "./sessions.js";
+import { postgresWaits } from "./waits.js";
 import { ACKED, ListenWatch } from "./watch.js";
 
 const EXPIRE_EVERY_MS = 10 * 60 * 1000;
@@ -1350,6 +1352,7 @@ export class PostgresEventStore implements EventStore {
   #closed = false;
   readonly runs: RunLog;
   readonly sessions: SessionLog;
+  readonly waits: WaitLog;
 
   /** Connects, brings the schema up to date and starts listening; throws when the database cannot be used. */
   static async open(options: PostgresOptions): Promise<PostgresEventStore> {
@@ -1561,6 +1564,7 @@ export class PostgresEventStore implements EventStore {
     this.#channel = channel;
     this.runs = postgresRuns(this.#query);
     this.sessions = postgresSessions(this.#query);
+    this.waits = postgresWaits(this.#query);
     this.#watch = new ListenWatch({
       // Keepalive, and the watch's own ping, find a connection a network dropped without a word.
       connect: () => new Client({ ...config, keepAlive: true }),

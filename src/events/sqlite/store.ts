@@ -53,10 +53,12 @@ import {
   type StoreStats,
   tellDropped,
   type Upgraded,
+  type WaitLog,
 } from "../store.js";
 import { BODY_DIGEST, enforceRetention, forgetDropped } from "./retention.js";
 import { pruneRuns, RUNS_SCHEMA, sqliteRuns } from "./runs.js";
 import { SESSIONS_SCHEMA, sqliteSessions } from "./sessions.js";
+import { sqliteWaits, WAITS_SCHEMA } from "./waits.js";
 import { CommitWatch } from "./watch.js";
 
 const SCHEMA = `
@@ -492,6 +494,7 @@ export class SqliteEventStore implements EventStore {
   readonly #queue: { event: NewEvent; resolve: (added: Added) => void; reject: (err: unknown) => void }[] = [];
   readonly runs: RunLog;
   readonly sessions: SessionLog;
+  readonly waits: WaitLog;
 
   /**
    * `busyMs`: how long a write waits for another process's before it gives up; `onDropped`: told
@@ -575,6 +578,7 @@ export class SqliteEventStore implements EventStore {
         this.#db.exec(SESSIONS_SCHEMA);
         this.#db.exec(IDENTITY_SCHEMA);
         this.#db.exec(ACKS_SCHEMA);
+        this.#db.exec(WAITS_SCHEMA);
         this.#db.exec(SHOPIFY_SCHEMA);
         this.#db.exec(WOOCOMMERCE_SCHEMA);
         this.#indexDroppedIds();
@@ -622,6 +626,7 @@ export class SqliteEventStore implements EventStore {
     const write = <T>(fn: () => T) => this.#write(fn);
     this.runs = sqliteRuns(sql, write);
     this.sessions = sqliteSessions(sql, write);
+    this.waits = sqliteWaits(sql, write);
     this.#retention = retention;
     this.#onDropped = onDropped;
     this.#newerSchema = newerSchemaWatch(SCHEMA_VERSION, onNewerSchema);
