@@ -31,10 +31,10 @@ import { type FakeAnswer, json, type SeenRequest, startFake } from "./fakes/http
 import { startMailServer, subjectOf } from "./fakes/smtp.js";
 import { BOT, BOT_TOKEN, startTelegram, type TelegramFake, tooManyRequests } from "./fakes/telegram.js";
 import { startWaiter } from "./memory.js";
-import { postgresAvailable, postgresRequired } from "./postgres.js";
+import { postgresAvailable, postgresRequired, silentProxy } from "./postgres.js";
 import { killStarted, SERVING, startNode } from "./spawn.js";
 import { CLI, type Session, startServer, text } from "./stdio.js";
-import { freshSchema, usePostgres } from "./store-postgres-shared.js";
+import { freshSchema, proxies, usePostgres } from "./store-postgres-shared.js";
 
 const GROUP = "-1001234567890";
 const OWNER = "424242";
@@ -3903,5 +3903,33 @@ describe.runIf(postgresAvailable || postgresRequired)("replicas on one PostgreSQ
 
   test("a chat's flood wait one replica heard holds the messages of another", async () => {
     await oneFloodWaitOnTheStore({ WAITER_DATABASE_URL: await freshSchema() });
+  });
+
+  test("a replica whose database went silent sends a Telegram message without its answer, and says so", async () => {
+    const telegram = await startTelegram([OWNER]);
+    const proxy = await silentProxy(await freshSchema());
+    proxies.push(proxy);
+    const replica = await startWaiter({
+      ...ERP_ENV,
+      WAITER_DATABASE_URL: proxy.url,
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({
+        team: { type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: [OWNER], baseUrl: telegram.origin },
+      }),
+      TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+      // Shorter than the database's query timeout (15 s).
+      WAITER_TOOL_TIMEOUT: "5",
+    });
+    try {
+      proxy.silence();
+      const result = await replica.call("notify_send", { channel: "team", text: "Order #1042 is paid." });
+      expect(result.isError, text(result)).toBeFalsy();
+      expect(telegram.delivered.map((m) => m.text)).toEqual(["Order #1042 is paid."]);
+      expect(replica.stderr()).toMatch(
+        /warning .*the event store could not be asked whether another waiter heard Telegram Bot API ask chat 424242 to wait \(429\); the message is sent all the same: it did not answer within 1 s\n/,
+      );
+    } finally {
+      await replica.close().catch(() => {});
+      await telegram.close();
+    }
   });
 });

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { DeadlinePassed, loggedWords, UnconfirmedChange, UpstreamError } from "../../src/errors.js";
 import type { WaitLog } from "../../src/events/store.js";
-import { eitherSignal, stoppedBeforeDeadline } from "../../src/http/deadline.js";
+import { eitherSignal, stoppedBeforeDeadline, untilAborted } from "../../src/http/deadline.js";
 import { accessLogin, challenged, retryAfterSeconds, signInAt } from "../../src/http/failures.js";
 import type { Call, ErrorMapper, HttpResponse } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
@@ -271,6 +271,24 @@ const KEPT_MS = 60_000;
 const PACE_MS = 1_000;
 
 /**
+ * How long a message waits for the event store to say whether another waiter heard a flood wait,
+ * or to keep one this one heard: a database gone silent would hold it for its query's timeout,
+ * past the call's.
+ */
+const STORE_MS = 1_000;
+
+/** The store's answer, or its failure, in words: one not given within STORE_MS too. */
+async function askStore<T>(asking: Promise<T>): Promise<T> {
+  try {
+    return await untilAborted(asking, AbortSignal.timeout(STORE_MS));
+  } catch (err) {
+    throw new Error(
+      (err as Error).name === "TimeoutError" ? `it did not answer within ${STORE_MS / 1000} s` : loggedWords(err),
+    );
+  }
+}
+
+/**
  * Gives the turns `from` kept for messages refused for now turns in the wait `into`, after those it
  * holds, in their order: each but one whose time first came over KEPT_MS ago.
  */
@@ -329,10 +347,10 @@ export function telegramSender(
       const heardElsewhere = async () => {
         let kept: { at: number; until: number } | undefined;
         try {
-          kept = await waits?.held(storeKey(), clock.now());
+          kept = waits && (await askStore(waits.held(storeKey(), clock.now())));
         } catch (err) {
           call.log.warning(
-            `the event store could not be asked whether another waiter heard ${api.name} ask chat ${to} to wait (429); the message${forWhom(call)} is sent all the same: ${loggedWords(err)}`,
+            `the event store could not be asked whether another waiter heard ${api.name} ask chat ${to} to wait (429); the message${forWhom(call)} is sent all the same: ${(err as Error).message}`,
           );
           return;
         }
@@ -343,14 +361,14 @@ export function telegramSender(
         floodWaits.set(floodKey(), flood);
       };
       /** Keeps in the store the wait this message heard, once its turns are given: no other waiter sends into it. */
-      const keptInStore = (flood: FloodWait) =>
-        waits
-          ?.hold(storeKey(), flood.at, flood.at + flood.ms)
-          .catch((err) =>
-            call.log.warning(
-              `the event store could not keep ${api.name}'s wait on chat ${to} (429), so another waiter on it may send into it: ${loggedWords(err)}`,
-            ),
-          );
+      const keptInStore = async (flood: FloodWait) => {
+        if (!waits) return;
+        await askStore(waits.hold(storeKey(), flood.at, flood.at + flood.ms)).catch((err: Error) =>
+          call.log.warning(
+            `the event store could not keep ${api.name}'s wait on chat ${to} (429), so another waiter on it may send into it: ${err.message}`,
+          ),
+        );
+      };
       /** Waits for this message's turn while a flood wait holds the chat; throws when it cannot. */
       const held = async () => {
         for (;;) {
