@@ -1181,28 +1181,36 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
    * fail too, costing a request. A failure that names its wait holds the report that long alone.
    */
   let failingWhole = false;
+  /** The shop answered an orders request, were it with an error of its own: it is up. */
+  const shopAnswered = () => {
+    // Answered again after failing whole: a report that failed with it is asked again at once,
+    // its warning unsaid, as it may have come back with the orders.
+    if (failingWhole && reportsFailed && !reportsFailed.alone) {
+      reportsFailed = undefined;
+      reportsUnsaid = undefined;
+    }
+    failingWhole = false;
+    if (reportsFailed) reportsFailed.alone = true;
+    if (reportsUnsaid !== undefined) log?.warning(reportsUnsaid);
+    reportsUnsaid = undefined;
+  };
   /** An orders request's answer, which says the report's held warning; its failure, whether the whole shop fails. */
   const answered = <T>(request: Promise<T>): Promise<T> =>
     request.then(
       (answer) => {
-        // Answered again after failing whole: a report that failed with it is asked again at once,
-        // its warning unsaid, as it may have come back with the orders.
-        if (failingWhole && reportsFailed && !reportsFailed.alone) {
-          reportsFailed = undefined;
-          reportsUnsaid = undefined;
-        }
-        failingWhole = false;
-        if (reportsFailed) reportsFailed.alone = true;
-        if (reportsUnsaid !== undefined) log?.warning(reportsUnsaid);
-        reportsUnsaid = undefined;
+        shopAnswered();
         return answer;
       },
       (err: unknown) => {
-        failingWhole =
-          err instanceof UpstreamError &&
-          !(err instanceof DeadlinePassed) &&
-          (err.status === undefined || err.status >= 500) &&
-          err.retryAfter === undefined;
+        // The shop's own refusal (an order it has not, a parameter it refuses), not something's in front of it.
+        const status = err instanceof UpstreamError || err instanceof AdvisesTool ? err.status : undefined;
+        if (status !== undefined && status < 500 && !mayBeInFront(status)) shopAnswered();
+        else
+          failingWhole =
+            err instanceof UpstreamError &&
+            !(err instanceof DeadlinePassed) &&
+            (err.status === undefined || err.status >= 500) &&
+            err.retryAfter === undefined;
         throw err;
       },
     );
