@@ -2170,6 +2170,34 @@ describe("orders", () => {
     expect(text(result)).toContain("(coupon sun&paradise 0.00), fee Good&times Bar wrap & card 0.00");
   });
 
+  test("fee names, shipping methods and coupon codes with tags read with them, as the shop's admin shows them", async () => {
+    // The admin prints them through esc_html(): a tag a plugin or a person put in one is shown as typed.
+    const sample = JSON.parse(
+      readFileSync(new URL("./fakes/samples/woocommerce-v3-order-retrieve.json", import.meta.url), "utf8"),
+    ) as Record<string, unknown>;
+    const order = {
+      ...sample,
+      shipping_lines: [{ id: 319, method_title: "Courier <i>express</i>", method_id: "flat_rate", total: "0.00" }],
+      fee_lines: [{ id: 320, name: "<b>Rush</b> fee", total: "0.00" }],
+      coupon_lines: [{ id: 321, code: "<b>vip</b>", discount: "0.00" }],
+    };
+    woo.intercept = (r) =>
+      r.method !== "GET"
+        ? undefined
+        : r.path.endsWith("/orders/727")
+          ? json(200, order)
+          : r.path.endsWith("/orders/727/notes")
+            ? json(200, [])
+            : undefined;
+    const result = await server.call("eshop_order_get", { id: 727 });
+    expect(data(result)).toMatchObject({
+      shipping_lines: [{ method: "Courier <i>express</i>" }],
+      fees: [{ name: "<b>Rush</b> fee" }],
+      coupons: [{ code: "<b>vip</b>" }],
+    });
+    expect(text(result)).toContain("(coupon <b>vip</b> 0.00), fee <b>Rush</b> fee 0.00");
+  });
+
   test("names read as the shop's pages show them: WooCommerce's HTML entities decoded, tags left out", async () => {
     // WooCommerce's own sample order, whose variation is "Ship Your Idea &ndash; Color: Black, Size: M Test";
     // a coupon code is kept encoded as WooCommerce's wc_sanitize_coupon_code() leaves it.

@@ -400,17 +400,14 @@ function toOrder(o: WooOrder): Order {
     })),
     billing: toAddress(o.billing),
     shipping: { ...(shipTo ? { name: shipTo } : {}), ...toAddress(o.shipping) },
-    // Kept as the checkout or a plugin set them, which the shop's admin shows through esc_html(): an
-    // entity is one only with its ";", so that a fee "Sun&paradise tour" is not read "Sun¶dise tour".
+    // Kept as the checkout or a plugin set them, which the shop's admin shows through esc_html(): its
+    // tags as text, and an entity one only with its ";", so that "Sun&paradise tour" is not "Sun¶dise tour".
     shipping_lines: (o.shipping_lines ?? []).map((line) => ({
-      method: htmlAsText(line.method_title, { strict: true }),
+      method: unescaped(line.method_title),
       total: line.total,
     })),
-    fees: (o.fee_lines ?? []).map((fee) => ({ name: htmlAsText(fee.name, { strict: true }), total: fee.total })),
-    coupons: (o.coupon_lines ?? []).map((coupon) => ({
-      code: htmlAsText(coupon.code, { strict: true }),
-      discount: coupon.discount,
-    })),
+    fees: (o.fee_lines ?? []).map((fee) => ({ name: unescaped(fee.name), total: fee.total })),
+    coupons: (o.coupon_lines ?? []).map((coupon) => ({ code: unescaped(coupon.code), discount: coupon.discount })),
     taxes: (o.tax_lines ?? []).map((line) => ({
       // A rate's name as typed, which the shop's pages show through esc_html(): its tags as text, an
       // entity typed there as the character it writes, esc_html() encoding none twice.
