@@ -637,36 +637,55 @@ function escapedAsSaved(text: string): string {
  * unsaid, an empty page after the first is of no match only if the first is empty too: else the list
  * of `asked` ended there, and one of `other` paged on would not end. A list read on from its last item
  * listed, each page the shop's first after it, has both forms' matches, in its order (`newer`): each
- * page of both, so that neither form's are left out or come after the other's older ones.
+ * page of both, so that neither form's are left out or come after the other's older ones. `skip` is
+ * how many to skip from the first match (a cursor's `offset`), which `list` is given to send.
  */
 async function eitherForm<T extends { id: number }>(
   asked: string | undefined,
   other: string | undefined,
   page: PageRequest,
-  list: (search: string | undefined, page: PageRequest) => Promise<Page<T>>,
+  list: (search: string | undefined, page: PageRequest, offset: number | undefined) => Promise<Page<T>>,
   newer?: (a: T, b: T) => number,
+  skip = 0,
 ): Promise<Page<T>> {
   if (newer && page.page === 1 && other !== asked) {
-    const [found, also] = await Promise.all([list(asked, page), list(other, page)]);
-    if (!also.items.length) return found;
-    if (!found.items.length) return also;
+    // Those a cursor skips were listed of both forms together, not so many of each: each form is
+    // read from its first match, in pages of 100, as far as the page after them, and they are skipped
+    // of both merged.
+    const size = skip ? 100 : page.size;
+    const upTo = async (search: string | undefined): Promise<Page<T> & { ended: boolean }> => {
+      const items: T[] = [];
+      for (let n = 1; ; n++) {
+        const got = await list(search, { page: n, size }, undefined);
+        items.push(...got.items);
+        const ended = got.items.length < size;
+        if (ended || items.length >= skip + page.size) {
+          // Its pages are of 100 where it skips, not of the size asked.
+          const { pages: _, ...counted } = got;
+          return { ...(skip ? counted : got), items, ended };
+        }
+      }
+    };
+    const [found, also] = await Promise.all([upTo(asked), upTo(other)]);
+    const alone = !also.items.length ? found : !found.items.length ? also : undefined;
+    if (alone) {
+      const { ended: _, ...rest } = alone;
+      return { ...rest, items: alone.items.slice(skip, skip + page.size) };
+    }
     const ids = new Set(found.items.map((item) => item.id));
     const both = [...found.items, ...also.items.filter((item) => !ids.has(item.id))].sort(newer);
     // The shop counts each form's matches apart, an item of both twice: counted here where both
     // lists end on this page, else unsaid, and the next page is asked of both.
-    const ended = found.items.length < page.size && also.items.length < page.size && both.length <= page.size;
-    const counted =
-      ended && found.total !== undefined && also.total !== undefined
-        ? { total: found.total + also.total - (found.items.length + also.items.length - both.length) }
-        : {};
-    return { items: both.slice(0, page.size), ...counted };
+    const ended = found.ended && also.ended && both.length - skip <= page.size;
+    const counted = ended && found.total !== undefined && also.total !== undefined ? { total: both.length } : {};
+    return { items: both.slice(skip, skip + page.size), ...counted };
   }
-  const found = await list(asked, page);
+  const found = await list(asked, page, skip || undefined);
   if (other === asked || found.items.length || (found.total ?? 0) > 0) return found;
-  if (found.total === undefined && page.page > 1 && (await list(asked, { ...page, page: 1 })).items.length) {
+  if (found.total === undefined && page.page > 1 && (await list(asked, { ...page, page: 1 }, undefined)).items.length) {
     return found;
   }
-  return list(other, page);
+  return list(other, page, skip || undefined);
 }
 
 function toCustomer(c: z.output<typeof customerSchema>): Customer {
@@ -1256,7 +1275,7 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
     },
 
     listOrders(filter, page, call) {
-      const orders = (search: string | undefined, page: PageRequest) =>
+      const orders = (search: string | undefined, page: PageRequest, offset: number | undefined) =>
         list(
           "/orders",
           orderSchema,
@@ -1268,7 +1287,7 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
             search,
             customer: filter.customerId,
             exclude: filter.exclude?.join(","),
-            offset: filter.offset,
+            offset,
             // after and before are UTC, not the shop's local time.
             dates_are_gmt: filter.after || filter.before ? "true" : undefined,
             orderby: "date",
@@ -1281,7 +1300,8 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
       // saved it ("Tom &amp; Jerry Mug"), and in the buyer's details as typed: a name with & in it,
       // as an order shows it, that matches none as typed is asked as its items' names keep it.
       const newest = (a: OrderSummary, b: OrderSummary) => b.created.localeCompare(a.created) || b.id - a.id;
-      return answered(eitherForm(filter.search, filter.search && escapedAsSaved(filter.search), page, orders, newest));
+      const escaped = filter.search && escapedAsSaved(filter.search);
+      return answered(eitherForm(filter.search, escaped, page, orders, newest, filter.offset));
     },
 
     getOrder(id, call) {
@@ -1488,8 +1508,10 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
           filter.search,
           filter.search && escapedAsSaved(filter.search),
           page,
-          (search, page) => list("/products", productSchema, toProduct, { ...query, search }, page, call),
+          (search, page, offset) =>
+            list("/products", productSchema, toProduct, { ...query, search, offset: offset?.toString() }, page, call),
           newest,
+          filter.offset,
         );
       }
       const items = await withWholeSku({ ...query, sku: filter.sku }, call);
