@@ -633,59 +633,50 @@ function escapedAsSaved(text: string): string {
 
 /**
  * The page of a search the shop may keep in either of two forms (& escaped, as WordPress saves a name,
- * or as typed): of `asked`, or where that matches none, of `other`. Where the shop leaves its totals
- * unsaid, an empty page after the first is of no match only if the first is empty too: else the list
- * of `asked` ended there, and one of `other` paged on would not end. A list read on from its last item
- * listed, each page the shop's first after it, has both forms' matches, in its order (`newer`): each
- * page of both, so that neither form's are left out or come after the other's older ones. `skip` is
- * how many to skip from the first match (a cursor's `offset`), which `list` is given to send.
+ * or as typed), of both forms' matches in the list's order (`before`): each form is read from its
+ * first match as far as the page asked, in pages of 100 past the first, and the page taken of both
+ * merged, so that neither form's are left out or come after the other's later ones. `offset` is how
+ * many the page is after the first match (a cursor's, where the list is read on from its last item),
+ * which `list` is given to send where the search has one form.
  */
 async function eitherForm<T extends { id: number }>(
   asked: string | undefined,
   other: string | undefined,
   page: PageRequest,
   list: (search: string | undefined, page: PageRequest, offset: number | undefined) => Promise<Page<T>>,
-  newer?: (a: T, b: T) => number,
-  skip = 0,
+  before: (a: T, b: T) => number,
+  offset = 0,
 ): Promise<Page<T>> {
-  if (newer && page.page === 1 && other !== asked) {
-    // Those a cursor skips were listed of both forms together, not so many of each: each form is
-    // read from its first match, in pages of 100, as far as the page after them, and they are skipped
-    // of both merged.
-    const size = skip ? 100 : page.size;
-    const upTo = async (search: string | undefined): Promise<Page<T> & { ended: boolean }> => {
-      const items: T[] = [];
-      for (let n = 1; ; n++) {
-        const got = await list(search, { page: n, size }, undefined);
-        items.push(...got.items);
-        const ended = got.items.length < size;
-        if (ended || items.length >= skip + page.size) {
-          // Its pages are of 100 where it skips, not of the size asked.
-          const { pages: _, ...counted } = got;
-          return { ...(skip ? counted : got), items, ended };
-        }
-      }
-    };
-    const [found, also] = await Promise.all([upTo(asked), upTo(other)]);
-    const alone = !also.items.length ? found : !found.items.length ? also : undefined;
-    if (alone) {
-      const { ended: _, ...rest } = alone;
-      return { ...rest, items: alone.items.slice(skip, skip + page.size) };
+  if (other === asked) return list(asked, page, offset || undefined);
+  const skip = offset + (page.page - 1) * page.size;
+  const size = skip ? 100 : page.size;
+  const upTo = async (search: string | undefined) => {
+    const items: T[] = [];
+    for (let n = 1; ; n++) {
+      const got = await list(search, { page: n, size }, undefined);
+      items.push(...got.items);
+      const ended = got.items.length < size;
+      if (ended || items.length >= skip + page.size) return { items, ended, total: got.total, pages: got.pages };
     }
-    const ids = new Set(found.items.map((item) => item.id));
-    const both = [...found.items, ...also.items.filter((item) => !ids.has(item.id))].sort(newer);
-    // The shop counts each form's matches apart, an item of both twice: counted here where both
-    // lists end on this page, else unsaid, and the next page is asked of both.
-    const ended = found.ended && also.ended && both.length - skip <= page.size;
-    const counted = ended && found.total !== undefined && also.total !== undefined ? { total: both.length } : {};
-    return { items: both.slice(skip, skip + page.size), ...counted };
-  }
-  const found = await list(asked, page, skip || undefined);
-  if (other === asked || found.items.length || (found.total ?? 0) > 0) return found;
-  if (found.total === undefined && page.page > 1 && (await list(asked, { ...page, page: 1 }, undefined)).items.length) {
-    return found;
-  }
-  return list(other, page, skip || undefined);
+  };
+  const [found, also] = await Promise.all([upTo(asked), upTo(other)]);
+  const alone = !also.items.length ? found : !found.items.length ? also : undefined;
+  const ids = new Set(found.items.map((item) => item.id));
+  const both = [...found.items, ...also.items.filter((item) => !ids.has(item.id))].sort(before);
+  // The shop counts each form's matches apart, an item of both twice: counted here where both
+  // lists are read to their end, else unsaid, and the next page is asked of both.
+  const total = alone
+    ? alone.total
+    : found.ended && also.ended && found.total !== undefined && also.total !== undefined
+      ? both.length
+      : undefined;
+  // The shop's count of pages is of 100 a page where it skips, not of the size asked.
+  const pages = total === undefined ? (alone && !skip ? alone.pages : undefined) : Math.ceil(total / page.size);
+  return {
+    items: both.slice(skip, skip + page.size),
+    ...(total === undefined ? {} : { total }),
+    ...(pages === undefined ? {} : { pages }),
+  };
 }
 
 function toCustomer(c: z.output<typeof customerSchema>): Customer {
@@ -1570,8 +1561,9 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
           call,
         );
       // The same search looks in the login, email and URL too, saved as typed: "tom&jerry" of an
-      // email "tom&jerry@…" is there as typed where no display name has it escaped.
-      return eitherForm(filter.search && savedByWordPress(filter.search), filter.search, page, accounts);
+      // email "tom&jerry@…" is there as typed, and a display name of it escaped: both are listed.
+      const oldest = (a: Customer, b: Customer) => a.id - b.id;
+      return eitherForm(filter.search && savedByWordPress(filter.search), filter.search, page, accounts, oldest);
     },
   };
 }
