@@ -6412,6 +6412,31 @@ describe("errors", () => {
     }
   });
 
+  test("a shop that failed whole and lists its products again is up: its report is asked at once, warning of none", async () => {
+    const own = await start(shopEnv(woo));
+    const reports = () => woo.count("/wp-json/wc/v3/reports/orders/totals");
+    const gateway = { status: 502, headers: { "content-type": "text/html" }, body: "<h1>502 Bad Gateway</h1>" };
+    try {
+      woo.shop.order(O.processing).status = "shipped";
+      woo.intercept = () => gateway;
+      setClock("2026-12-05T08:00:00Z");
+      expect((await own.call("eshop_orders_list", { status: ["shipped"] })).isError).toBe(true);
+      woo.intercept = undefined;
+      setClock("2026-12-05T08:01:00Z");
+      const products = await own.call("eshop_products_list", {});
+      expect(products.isError, text(products)).toBeFalsy();
+      setClock("2026-12-05T08:02:00Z");
+      const asked = reports();
+      expect(text(await own.call("eshop_orders_list", { status: ["shiped"] }))).toMatch(/Its statuses: .*shipped/);
+      expect(reports()).toBe(asked + 1);
+      expect(own.stderr()).not.toMatch(/failed the report of its order statuses/);
+    } finally {
+      woo.intercept = undefined;
+      setClock();
+      await own.close();
+    }
+  });
+
   test("a report told to fail alone is not told again after the shop failed whole", async () => {
     const own = await start(shopEnv(woo));
     const gateway = { status: 502, headers: { "content-type": "text/html" }, body: "<h1>502 Bad Gateway</h1>" };

@@ -1174,7 +1174,7 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
   let reportsBlockedAt: number | undefined;
   /**
    * When the shop last failed its report of its order statuses (a 5xx), for how long that stands, and
-   * whether its orders were answered since (`alone`): else it may have failed with the whole shop.
+   * whether the shop answered since (`alone`): else it may have failed with the whole shop.
    */
   let reportsFailed: { at: number; forMs: number; alone?: true } | undefined;
   /**
@@ -1183,12 +1183,13 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
    */
   let reportsUnsaid: string | undefined;
   /**
-   * Whether the shop's orders last failed as the whole shop does (a 5xx, no answer) without saying
-   * when to ask again: a report that failed is not asked again until they are answered, as it would
-   * fail too, costing a request. A failure that names its wait holds the report that long alone.
+   * Whether the shop's requests (its orders, products, customers) last failed as the whole shop does
+   * (a 5xx, no answer) without saying when to ask again: a report that failed is not asked again until
+   * one is answered, as it would fail too, costing a request. A failure that names its wait holds the
+   * report that long alone.
    */
   let failingWhole = false;
-  /** The shop answered an orders request, were it with an error of its own: it is up. */
+  /** The shop answered a request, were it with an error of its own: it is up. */
   const shopAnswered = () => {
     // Answered again after failing whole: a report that failed with it is asked again at once,
     // its warning unsaid, as it may have come back with the orders.
@@ -1201,7 +1202,7 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
     if (reportsUnsaid !== undefined) log?.warning(reportsUnsaid);
     reportsUnsaid = undefined;
   };
-  /** An orders request's answer, which says the report's held warning; its failure, whether the whole shop fails. */
+  /** A request's answer, which says the report's held warning; its failure, whether the whole shop fails. */
   const answered = <T>(request: Promise<T>): Promise<T> =>
     request.then(
       (answer) => {
@@ -1308,15 +1309,17 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
       const change = order.needs_payment
         ? { set_paid: true }
         : { status: order.needs_processing === false ? "completed" : "processing" };
-      const body = await api.json(
-        orderSchema,
-        `/orders/${order.id}`,
-        // The route's status is eshop_order_update_status's argument; here it is waiter's.
-        {
-          ...write("PUT", { ...change, ...(transactionId ? { transaction_id: transactionId } : {}) }),
-          arguments: { transaction_id: "transaction_id" },
-        },
-        call,
+      const body = await answered(
+        api.json(
+          orderSchema,
+          `/orders/${order.id}`,
+          // The route's status is eshop_order_update_status's argument; here it is waiter's.
+          {
+            ...write("PUT", { ...change, ...(transactionId ? { transaction_id: transactionId } : {}) }),
+            arguments: { transaction_id: "transaction_id" },
+          },
+          call,
+        ),
       );
       return toOrder(body);
     },
@@ -1330,17 +1333,19 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
       // The shop keeps a note as sent and shows it as HTML (its admin through wp_kses_post(), the
       // customer's email as it is): & < > are escaped, each, so that it reads as typed.
       const html = note.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-      const body = await api.json(
-        noteSchema,
-        `/orders/${id}/notes`,
-        write("POST", { note: html, customer_note: forCustomer, added_by_user: true }),
-        call,
+      const body = await answered(
+        api.json(
+          noteSchema,
+          `/orders/${id}/notes`,
+          write("POST", { note: html, customer_note: forCustomer, added_by_user: true }),
+          call,
+        ),
       );
       return toNote(body);
     },
 
     async listNotes(id, call) {
-      const body = await api.json(z.array(noteSchema), `/orders/${id}/notes`, { ttl: 0 }, call);
+      const body = await answered(api.json(z.array(noteSchema), `/orders/${id}/notes`, { ttl: 0 }, call));
       return body.map(toNote).sort((a, b) => b.date.localeCompare(a.date) || b.id - a.id);
     },
 
@@ -1348,7 +1353,8 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
       // The order lists its refunds without refunded_payment and its items without what was
       // refunded of them: the refunds endpoint has both, 10 a page unless asked for more. A refund's
       // item names the order's item in its _refunded_item_id, with a negative quantity.
-      const body = await api.json(refundSchema, `/orders/${id}/refunds`, { query: { per_page: 100 }, ttl: 0 }, call);
+      const query = { per_page: 100 };
+      const body = await answered(api.json(refundSchema, `/orders/${id}/refunds`, { query, ttl: 0 }, call));
       const units = new Map<number, number>();
       for (const item of body.flatMap((r) => r.line_items ?? [])) {
         const of = Number(item.meta_data?.find((meta) => meta.key === "_refunded_item_id")?.value);
@@ -1495,24 +1501,26 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
         // & in it, as a product's name shows it ("Tom&Jerry"), that matches none as typed is asked so.
         // Newest first by the shop's wall time, as it lists them and pages on from the last listed.
         const newest = (a: Product, b: Product) => (b.listed ?? "").localeCompare(a.listed ?? "") || b.id - a.id;
-        return eitherForm(
-          filter.search,
-          filter.search && escapedAsSaved(filter.search),
-          page,
-          (search, page, offset) =>
-            list("/products", productSchema, toProduct, { ...query, search, offset: offset?.toString() }, page, call),
-          newest,
-          filter.offset,
+        return answered(
+          eitherForm(
+            filter.search,
+            filter.search && escapedAsSaved(filter.search),
+            page,
+            (search, page, offset) =>
+              list("/products", productSchema, toProduct, { ...query, search, offset: offset?.toString() }, page, call),
+            newest,
+            filter.offset,
+          ),
         );
       }
-      const items = await withWholeSku({ ...query, sku: filter.sku }, call);
+      const items = await answered(withWholeSku({ ...query, sku: filter.sku }, call));
       const from = (page.page - 1) * page.size;
       const pages = Math.max(1, Math.ceil(items.length / page.size));
       return { items: items.slice(from, from + page.size), total: items.length, pages };
     },
 
     async getProduct(id, call) {
-      const body = await api.json(productSchema, `/products/${id}`, { ttl: 0 }, call);
+      const body = await answered(api.json(productSchema, `/products/${id}`, { ttl: 0 }, call));
       return toProduct(body);
     },
 
@@ -1520,11 +1528,13 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
       // Its status alone (WordPress's _fields), read as it is now: one kept a while would call the
       // variations of a product just unpublished in the admin for sale.
       const query = { _fields: "status" };
-      const body = await api.json(z.object({ status: z.string() }), `/products/${id}`, { query, ttl: 0 }, call);
+      const body = await answered(
+        api.json(z.object({ status: z.string() }), `/products/${id}`, { query, ttl: 0 }, call),
+      );
       return body.status;
     },
 
-    findProductsBySku: (sku, call) => withWholeSku({ sku }, call),
+    findProductsBySku: (sku, call) => answered(withWholeSku({ sku }, call)),
 
     async listVariations(id, call) {
       const named = (v: z.output<typeof variationSchema>) =>
@@ -1535,16 +1545,18 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
           type: "variation",
           parent_id: id,
         });
-      return list(`/products/${id}/variations`, variationSchema, named, {}, { page: 1, size: 100 }, call);
+      return answered(list(`/products/${id}/variations`, variationSchema, named, {}, { page: 1, size: 100 }, call));
     },
 
     async setStock(product, quantity, call) {
       const change = write("PUT", { manage_stock: true, stock_quantity: quantity });
       const parent = product.variation_of;
       if (parent === undefined)
-        return toProduct(await api.json(productSchema, `/products/${product.id}`, change, call));
+        return toProduct(await answered(api.json(productSchema, `/products/${product.id}`, change, call)));
       // The products endpoint writes no variation; the variations one answers without its name.
-      const body = await api.json(variationSchema, `/products/${parent}/variations/${product.id}`, change, call);
+      const body = await answered(
+        api.json(variationSchema, `/products/${parent}/variations/${product.id}`, change, call),
+      );
       return { ...toProduct({ ...body, name: "", type: "variation", parent_id: parent }), name: product.name };
     },
 
@@ -1563,7 +1575,9 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
       // The same search looks in the login, email and URL too, saved as typed: "tom&jerry" of an
       // email "tom&jerry@…" is there as typed, and a display name of it escaped: both are listed.
       const oldest = (a: Customer, b: Customer) => a.id - b.id;
-      return eitherForm(filter.search && savedByWordPress(filter.search), filter.search, page, accounts, oldest);
+      return answered(
+        eitherForm(filter.search && savedByWordPress(filter.search), filter.search, page, accounts, oldest),
+      );
     },
   };
 }
