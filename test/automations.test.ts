@@ -193,7 +193,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
-  test("an event an agent acknowledged before the run's ack step is logged as already acknowledged, not as 0 acknowledged", async () => {
+  test("an event an agent acknowledged before the run's ack step is logged as acknowledged before, with when, not as 0 acknowledged", async () => {
     const lines: string[] = [];
     const server = await serve([PAID], {}, lines);
     const agent = await startWaiter(env([PAID]));
@@ -205,8 +205,12 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       await agent.call("events_ack", { ids: [paid.id] });
       release();
       expect((await runsOf(paid.id))[0]?.status).toBe("done");
+      const s = store();
+      const ackedAt = (await s.get(paid.id))?.ackedAt;
+      await s.close();
+      expect(ackedAt).toMatch(/^\d{4}-/);
       expect(lines.filter((line) => line.includes("events_ack done for automation"))).toEqual([
-        expect.stringMatching(new RegExp(`step 3: Acknowledged 0\\. Already acknowledged: ${paid.id}\\.\\n$`)),
+        expect.stringMatching(new RegExp(`step 3: Acknowledged 0\\. ${paid.id} was acknowledged at ${ackedAt}\\.\\n$`)),
       ]);
     } finally {
       release();

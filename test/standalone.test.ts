@@ -179,7 +179,7 @@ const cases: Case[] = [
     says: (r) => {
       expect(r.acked).toEqual([]);
       expect(r.unknown).toEqual(["01NOTSTORED"]);
-      return `Already acknowledged: ${(r.already_acked as string[])[0]}`;
+      return `Acknowledged 0. ${(r.already_acked as string[])[0]} was acknowledged at `;
     },
   },
 ];

@@ -83,6 +83,9 @@ const HEADER_VALUES = new Set(["value"]);
 /** What a wait that waiter's stop ended says: no timeout, and the client waits on elsewhere or later. */
 const STOPPING = "waiter is stopping: wait once it is back, or on another of its servers.";
 
+/** What events_ack's note opens with: when the events acknowledged before were, once a time. */
+const ACKED_BEFORE = /^(?:[^\s,]+(?:, [^\s,]+)* (?:was|were) acknowledged at \S+\.(?: |$))+/;
+
 const READS = { readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: false };
 
 function cursorOf(seq: number): string {
@@ -1352,13 +1355,14 @@ export function eventsToolset(
           };
         },
         render(r) {
+          // The note opens with when those acknowledged before were: that goes on the first line, which
+          // the log keeps of a write done, to say why nothing may have changed and since when.
+          const before = (r.already_acked.length && ACKED_BEFORE.exec(r.note ?? "")?.[0]) || "";
+          const rest = (r.note ?? "").slice(before.length).trim();
           return [
-            // On the first line, which the log keeps of a write done: why nothing may have changed.
-            `Acknowledged ${r.acked.length}${r.acked.length ? `: ${r.acked.join(", ")}` : ""}.${
-              r.already_acked.length ? ` Already acknowledged: ${r.already_acked.join(", ")}.` : ""
-            }`,
+            `Acknowledged ${r.acked.length}${r.acked.length ? `: ${r.acked.join(", ")}` : ""}.${before ? ` ${before.trim()}` : ""}`,
             ...(r.unknown.length ? [`Not stored: ${r.unknown.map((id) => JSON.stringify(id)).join(", ")}.`] : []),
-            ...(r.note ? [r.note] : []),
+            ...(rest ? [rest] : []),
           ].join("\n");
         },
       });
