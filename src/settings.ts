@@ -210,16 +210,20 @@ export function flag(defaultValue = false) {
 /**
  * One of a few lowercase words, written in any case (INFO, CNB, Basic) and with blanks around it,
  * as `flag` takes TRUE: one that is none of them so is refused as written, with `takes`, where
- * given, for what the words mean. A preprocess, not a transform, so that a tool's published schema
- * still lists the words.
+ * given, for what the words mean, or in the words `takes` gives for what was written. A
+ * preprocess, not a transform, so that a tool's published schema still lists the words.
  */
-export function word<const T extends readonly [string, ...string[]]>(values: T, takes?: string) {
+export function word<const T extends readonly [string, ...string[]]>(
+  values: T,
+  takes?: string | ((given: unknown) => string | undefined),
+) {
+  const refused = typeof takes === "string" ? (given: unknown) => expected(takes, given) : takes;
   return z.preprocess(
     (value) => {
       const read = wordRead(value);
       return values.includes(read as string) ? read : value;
     },
-    z.enum(values, takes ? { error: (issue) => expected(takes, issue.input) } : undefined),
+    z.enum(values, refused ? { error: (issue) => refused(issue.input) } : undefined),
   );
 }
 

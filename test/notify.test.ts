@@ -2220,6 +2220,15 @@ describe("notify_send by email", () => {
 });
 
 describe("who may be told", () => {
+  test("a channel named in another case is that channel, as the answer names it", async () => {
+    const before = telegram.delivered.length;
+    const result = await waiter.call("notify_send", { channel: "Ops", text: "Order #1043 is paid." });
+    expect(result.isError, text(result)).toBeFalsy();
+    expect(result.structuredContent).toMatchObject({ channel: "ops", sent: [GROUP, OWNER], failed: [] });
+    expect(telegram.delivered.slice(before).map((m) => m.chat_id)).toEqual([GROUP, OWNER]);
+    expect(text(result)).toBe(`Sent on ops to ${GROUP}, ${OWNER}.`);
+  });
+
   test("only the channels configured, and no text longer than a message", async () => {
     const unknown = await waiter.call("notify_send", { channel: "everyone", text: "Hi" });
     expect(unknown.isError).toBe(true);

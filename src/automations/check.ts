@@ -184,7 +184,7 @@ export function checkAutomations({
         // Said as the settings say a value of another kind, where the tool has no words of its own.
         const checked = literal ? schema.safeParse(value, { error: settingsErrors }) : undefined;
         if (checked && !checked.success && name === "notify_send" && arg === "channel") {
-          const channels = (schema as z.ZodEnum).options as string[];
+          const channels = ((schema as z.ZodPipe).out as z.ZodEnum).options as string[];
           // A person's address or chat, as one would write where they are to be told, goes in a channel.
           const given = String(value);
           const listed = /^(-?\d+|@\w{4,32})$/.test(given)

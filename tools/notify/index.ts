@@ -531,9 +531,10 @@ export function notifyToolset(waits?: WaitLog): Toolset {
           title: "Tell people",
           description: `Sends plain text to each chat or address of a channel (${names.join(", ")}), and no one else; a retry resends to all.`,
           input: {
-            channel: z
-              .enum(names, { error: (issue) => (typeof issue.input === "string" ? noChannel(issue.input) : undefined) })
-              .describe("Where to."),
+            // A channel's name is lowercase: Team is team, as other tools take their words.
+            channel: word(names, (given) => (typeof given === "string" ? noChannel(given) : undefined)).describe(
+              "Where to.",
+            ),
             text: z
               .string()
               .check(notEmpty)
