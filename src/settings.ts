@@ -3,7 +3,7 @@ import { parse as parseLossless } from "lossless-json";
 import { z } from "zod";
 import { ConfigError } from "./errors.js";
 import { jsonText, lineAndColumn } from "./json.js";
-import { credentialShaped, meantKey } from "./shown.js";
+import { credentialShaped, meantKey, meantKeys } from "./shown.js";
 
 /**
  * One setting: where it comes from and how it is checked. The core and every toolset declare
@@ -823,7 +823,11 @@ export function closedObject<Shape extends z.ZodRawShape>(
     const otherwise = told.unknownKey?.(key, input);
     if (otherwise) return `${unknown}: ${otherwise}`;
     const written = key.trim();
-    const meant = keys.includes(written) ? written : meantKey(written, keys);
+    // Of keys as near as each other (to and tls for tos), the one the object needs and lacks is meant.
+    const near = meantKeys(written, keys);
+    const lacks = (each: string) =>
+      !Object.hasOwn(input as object, each) && !(shape[each] as z.ZodType).safeParse(undefined).success;
+    const meant = keys.includes(written) ? written : (near.find(lacks) ?? near[0]);
     // A key with a blank at either end is not shown, so "did you mean" would name what the reader sees.
     if (meant && written !== key) return `${unknown}: ${strayBlanks(key)}; write ${JSON.stringify(meant)} alone`;
     if (meant) return `${unknown} (did you mean ${meant}?)`;

@@ -2365,6 +2365,17 @@ describe("who may be told", () => {
     expect(() => mail({ tls: true })).toThrow(`at mail.tls: expected ${modes} (got true)`);
   });
 
+  test("a key as near to and tls that stands for the to the channel lacks is told to, which it needs", () => {
+    const mail = { type: "email", host: "smtp.example.com", from: "a@b.example" };
+    expect(() => load({ m: { ...mail, tos: ["c@d.example"] } })).toThrow(
+      new ConfigError('invalid setting WAITER_NOTIFY_CHANNELS at m: unknown key "tos" (did you mean to?)'),
+    );
+    // With to there, the other near key is the one meant.
+    expect(() => load({ m: { ...mail, to: ["c@d.example"], tos: "tls" } })).toThrow(
+      new ConfigError('invalid setting WAITER_NOTIFY_CHANNELS at m: unknown key "tos" (did you mean tls?)'),
+    );
+  });
+
   test("a channel is checked at start: its secret set, never plain SMTP off this machine", () => {
     expect(() => load({ ops: { type: "telegram", botTokenEnv: "NOT_SET_ANYWHERE", chatIds: ["1"] } })).toThrow(
       /notification channel ops: NOT_SET_ANYWHERE, which WAITER_NOTIFY_CHANNELS at ops.botTokenEnv names, is not set/,
