@@ -445,27 +445,45 @@ function readConfig(
           if (err instanceof ConfigError && !secrets.unset.includes(err.message)) said.push(err.message);
         }
       };
-      for (const section of sections) {
-        const key = section.key;
-        if (key === undefined || [...refused.keys()].some((path) => path.startsWith(`${key}.`))) continue;
-        const values = shape[key]?.safeParse(input[key], { error: settingsErrors }).data as Record<string, unknown>;
+      const readSection = (key: string, values: Record<string, unknown>, reader: Secrets) => {
         const own = (name: string) => origin(`${key}.${name}`);
         const toolset = toolsets.find((t) => t.name === key);
         if (key === "http") {
           const names = toolsets.map((t) => t.name);
-          readWhole(() => {
-            tokens = resolveHttp(values as SettingValues<typeof httpSettings>, secrets, own, names).tokens;
-          });
+          tokens = resolveHttp(values as SettingValues<typeof httpSettings>, reader, own, names).tokens;
         } else if (key === "database") {
-          readWhole(() => resolveDatabase(values as SettingValues<typeof databaseSettings>, secrets, own));
-        } else if (toolset?.resolve) {
-          const resolveToolset = toolset.resolve;
-          readWhole(() => resolveToolset(values, secrets, own, (name) => given(`${key}.${name}`)));
+          resolveDatabase(values as SettingValues<typeof databaseSettings>, reader, own);
+        } else {
+          toolset?.resolve?.(values, reader, own, (name) => given(`${key}.${name}`));
+        }
+      };
+      // A section with a value refused is read aside, without that value, for the secrets alone: a
+      // token that holds one of them is said now, not at the start after the value is mended. What
+      // else it is refused for is met once that value is mended, where the section is read whole.
+      const aside = new Secrets(sources.env);
+      for (const section of sections) {
+        const key = section.key;
+        if (key === undefined) continue;
+        const refusedHere = new Set(
+          [...refused.keys()].filter((path) => path.startsWith(`${key}.`)).map((path) => path.slice(key.length + 1)),
+        );
+        const others = Object.entries(input[key] as Record<string, unknown>).filter(([name]) => !refusedHere.has(name));
+        const values = shape[key]?.safeParse(Object.fromEntries(others), { error: settingsErrors }).data as
+          | Record<string, unknown>
+          | undefined;
+        if (values === undefined) continue;
+        if (refusedHere.size === 0) readWhole(() => readSection(key, values, secrets));
+        else {
+          try {
+            readSection(key, values, aside);
+          } catch (err) {
+            if (!(err instanceof ConfigError)) throw err;
+          }
         }
       }
       // Once every secret is read: a token's may be any of them.
       const read = tokens;
-      if (read) readWhole(() => checkTokensOwnSecrets(read, secrets.read, origin("http.tokens")));
+      if (read) readWhole(() => checkTokensOwnSecrets(read, [...secrets.read, ...aside.read], origin("http.tokens")));
       // The core's values not refused themselves.
       const readAlone = (name: "dataDir" | "toolsets") =>
         refused.has(name) ? undefined : shape[name]?.safeParse(input[name], { error: settingsErrors }).data;

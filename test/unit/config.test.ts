@@ -921,6 +921,26 @@ describe("bad settings are refused by name", () => {
     );
   });
 
+  test("a token holding a webhook source's secret is said with a value refused beside either, not at the next start", () => {
+    const secret = "0123456789abcdef".repeat(4);
+    const env = {
+      WAITER_HTTP_TOKENS: JSON.stringify([{ name: "agent", secretEnv: "AGENT_TOKEN", scope: "write" }]),
+      AGENT_TOKEN: secret,
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ shop: { scheme: "woocommerce", secretEnv: "WOO_WEBHOOK_SECRET" } }),
+      WOO_WEBHOOK_SECRET: secret,
+    };
+    const shared =
+      "http token agent: AGENT_TOKEN holds the secret of WAITER_WEBHOOKS_SOURCES at shop.secretEnv (WOO_WEBHOOK_SECRET), which the system it is for knows too";
+    for (const [refused, said] of [
+      ["WAITER_WEBHOOKS_MAX_BODY_BYTES", 'expected a whole number of bytes (got "2MB")'],
+      ["WAITER_HTTP_REQUESTS_PER_MINUTE", 'expected a whole number (got "2MB")'],
+    ]) {
+      expect(messageOf(() => load({ ...env, [refused as string]: "2MB" }))).toMatch(
+        `The settings are refused for 2 reasons, each said here: (1) invalid setting ${refused}: ${said} (2) ${shared}`,
+      );
+    }
+  });
+
   test("a relative data directory, an unknown toolset and a token holding another's secret are said in one refusal, with what else is refused", () => {
     const secret = "0123456789abcdef".repeat(4);
     const env = {
