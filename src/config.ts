@@ -41,7 +41,7 @@ import {
 } from "./settings.js";
 import { credentialShaped, enumerated, meantKey, meantKeys, meantName, plainKey, quote, shorten } from "./shown.js";
 import type { Toolset } from "./toolset.js";
-import { checkTokensOwnSecrets, type HttpConfig, httpSettings, resolveHttp } from "./transports/tokens.js";
+import { type HttpConfig, httpSettings, resolveHttp, tokensSharingSecrets } from "./transports/tokens.js";
 import type { webhookSettings } from "./webhooks/settings.js";
 
 /** A list of tool names: snake_case, as tools/list has them. */
@@ -483,7 +483,7 @@ function readConfig(
       }
       // Once every secret is read: a token's may be any of them.
       const read = tokens;
-      if (read) readWhole(() => checkTokensOwnSecrets(read, [...secrets.read, ...aside.read], origin("http.tokens")));
+      if (read) said.push(...tokensSharingSecrets(read, [...secrets.read, ...aside.read], origin("http.tokens")));
       // The core's values not refused themselves.
       const readAlone = (name: "dataDir" | "toolsets") =>
         refused.has(name) ? undefined : shape[name]?.safeParse(input[name], { error: settingsErrors }).data;
@@ -610,7 +610,7 @@ function readConfig(
   const databaseRead = readOrRefused(() => resolveDatabase(databaseValues, secrets, databaseOrigin));
   // Once every secret is read: a token's may be any of them.
   const tokens = httpRead?.unset ? undefined : httpRead?.value.tokens;
-  if (tokens) readOrRefused(() => checkTokensOwnSecrets(tokens, secrets.read, httpOrigin("tokens")));
+  if (tokens) refusedRead.push(...tokensSharingSecrets(tokens, secrets.read, httpOrigin("tokens")));
   const each = [...refusedRead, ...secrets.unset];
   if (each.length > 0) {
     if (each.length === 1) throw new ConfigError(each[0] as string);

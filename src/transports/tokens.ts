@@ -149,30 +149,36 @@ export function resolveHttp(
 }
 
 /**
- * A token whose secret waiter read for anything else too, as the record of the secrets read says,
- * stops waiter. Another token's: its holder would be taken for either, a read token's for a write
- * one's. Another system's (a webhook source's, an API key, a password): that system knows it (a
- * shop's admin shows its webhook secret), and whoever reads it there could call waiter with the
- * token's scope. `origin` is where the tokens are set.
+ * Why each token whose secret waiter read for anything else too, as the record of the secrets read
+ * says, stops waiter, all said at once. Another token's: its holder would be taken for either, a
+ * read token's for a write one's. Another system's (a webhook source's, an API key, a password):
+ * that system knows it (a shop's admin shows its webhook secret), and whoever reads it there could
+ * call waiter with the token's scope. `origin` is where the tokens are set.
  */
-export function checkTokensOwnSecrets(tokens: readonly Token[], read: readonly SecretRead[], origin: string): void {
+export function tokensSharingSecrets(tokens: readonly Token[], read: readonly SecretRead[], origin: string): string[] {
+  const refused: string[] = [];
+  /** The tokens already said with the token they share a secret with. */
+  const twinned = new Set<string>();
   for (const token of tokens) {
     const shared = read.find(({ secret, owner }) => secret === token.secret && owner !== tokenOwner(token.name));
-    if (!shared) continue;
+    if (!shared || twinned.has(token.name)) continue;
     const twin = tokens.find((other) => tokenOwner(other.name) === shared.owner);
     if (twin) {
+      twinned.add(twin.name);
       const held =
         twin.secretEnv === token.secretEnv
           ? `both read ${token.secretEnv}`
           : `hold the same secret (${token.secretEnv} and ${twin.secretEnv} are equal)`;
-      throw new ConfigError(
+      refused.push(
         `invalid setting ${origin}: tokens ${token.name} and ${twin.name} ${held}, so waiter cannot tell which a caller holds; give each token a secret of its own, made with \`openssl rand -hex 32\``,
       );
+    } else {
+      refused.push(
+        `${tokenOwner(token.name)}: ${token.secretEnv} holds the secret of ${shared.where}, which the system it is for knows too: whoever reads it there could call waiter as ${token.name}. Give the token a secret of its own, made with \`openssl rand -hex 32\``,
+      );
     }
-    throw new ConfigError(
-      `${tokenOwner(token.name)}: ${token.secretEnv} holds the secret of ${shared.where}, which the system it is for knows too: whoever reads it there could call waiter as ${token.name}. Give the token a secret of its own, made with \`openssl rand -hex 32\``,
-    );
   }
+  return refused;
 }
 
 const digest = (text: string) => createHash("sha256").update(text).digest();

@@ -2232,6 +2232,12 @@ test("a token whose secret is also another's (a webhook source's, an API key, a 
   expect(load({ ...tokens, ...inUrl, PGPASSWORD: secret }).http.tokens).toHaveLength(2);
   // Each its own: taken.
   expect(load({ ...tokens, ...hooks, WOO_WEBHOOK_SECRET: `${secret}-shop` }).http.tokens).toHaveLength(2);
+  // Two tokens, each holding another system's secret: both said at once, not one a start.
+  expect(
+    messageOf(() => load({ ...tokens, ...hooks, WOO_WEBHOOK_SECRET: secret, WAITER_WOO_SECRET: `${secret}-ops` })),
+  ).toBe(
+    `The settings are refused for 2 reasons, each said here: (1) http token ops: OPS_TOKEN holds the secret of WAITER_WOO_SECRET, which the system it is for knows too: whoever reads it there could call waiter as ops. Give the token a secret of its own, made with \`openssl rand -hex 32\` (2) ${told("WAITER_WEBHOOKS_SOURCES at shop.secretEnv (WOO_WEBHOOK_SECRET)")}`,
+  );
 });
 
 test("secrets are read through the reader a toolset's resolve is given, whose record holds each wherever it is read: a token holding one is refused, and one read after an await is recorded too", async () => {
