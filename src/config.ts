@@ -487,10 +487,17 @@ function readConfig(
       // The core's values not refused themselves.
       const readAlone = (name: "dataDir" | "toolsets") =>
         refused.has(name) ? undefined : shape[name]?.safeParse(input[name], { error: settingsErrors }).data;
-      const core = coreRefused(
-        readAlone("dataDir") as string | undefined,
-        readAlone("toolsets") as string[] | undefined,
-      );
+      const dataDir = readAlone("dataDir") as string | undefined;
+      const core = coreRefused(dataDir, readAlone("toolsets") as string[] | undefined);
+      // A default under a home this user has none of, as a start with no value refused says it.
+      if (dataDir === undefined && !refused.has("dataDir")) {
+        try {
+          defaultDataDir(sources.env);
+        } catch (err) {
+          if (!(err instanceof ConfigError)) throw err;
+          core.push(err.message);
+        }
+      }
       return [...core, ...said, ...secrets.unset];
     };
     /** The setting an issue's path is in: the path's first key (core) or first two (a section's); the rest is inside it. */

@@ -38,7 +38,7 @@ import { caddy, caddyRequired, caddySiteIn, startCaddy } from "./caddy.js";
 import { ERP_ENV, erpHeaders } from "./erp.js";
 import { type Fake, freePort, json, onFreePort, startFake } from "./fakes/http.js";
 import { localhostCertificate, localized, nginx, nginxRequired, startNginx } from "./nginx.js";
-import { asNobody, notAsNobody } from "./nobody.js";
+import { asNoAccount, asNobody, notAsNobody } from "./nobody.js";
 import { killStarted, SERVING, startNode } from "./spawn.js";
 import { CLI } from "./stdio.js";
 
@@ -367,6 +367,22 @@ test("a config file its user may read, in a directory that user may not enter, i
   expect(run.status).toBe(2);
   expect(run.stderr).toBe(
     `waiter: cannot read config file ${file}: EACCES, the user waiter runs as (uid 65534) may not enter ${etc}, a directory on its path (it needs x permission there)\n`,
+  );
+});
+
+// As a container run with --user and no HOME.
+test("without a home directory, the data directory to set is said at the first start, with another setting refused", ({
+  skip,
+}) => {
+  skip(notAsNobody !== undefined, notAsNobody);
+  const run = spawnSync(process.execPath, ["--import", asNoAccount, CLI, "serve"], {
+    env: { PATH: process.env.PATH ?? "", WAITER_LOG_LEVEL: "loud" },
+    encoding: "utf8",
+    timeout: 10_000,
+  });
+  expect(run.status).toBe(2);
+  expect(run.stderr).toBe(
+    `waiter: The settings are refused for 2 reasons, each said here: (1) invalid setting WAITER_LOG_LEVEL: expected one of debug, info, notice, warning, error (got "loud") (2) WAITER_DATA_DIR is not set, and its default is under the home directory, which this user has none of (HOME is unset, and the system names none): set WAITER_DATA_DIR (dataDir) to an absolute path, where waiter may keep its event store\n`,
   );
 });
 
