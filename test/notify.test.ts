@@ -2376,6 +2376,18 @@ describe("who may be told", () => {
     );
   });
 
+  test("a channel refused for its chats still has its bot token read: a token holding it, or its unset variable, is said with it", () => {
+    const twice = { ops: { type: "telegram", botTokenEnv: "BOT", chatIds: [1, "1"] } };
+    const tokens = JSON.stringify([{ name: "agent", secretEnv: "AGENT_TOKEN", scope: "write" }]);
+    const listed = "invalid setting WAITER_NOTIFY_CHANNELS at ops.chatIds: 1 is listed twice; list each once";
+    expect(() => load(twice, { WAITER_HTTP_TOKENS: tokens, BOT: BOT_TOKEN, AGENT_TOKEN: BOT_TOKEN })).toThrow(
+      `The settings are refused for 2 reasons, each said here: (1) ${listed} (2) http token agent: AGENT_TOKEN holds the secret of WAITER_NOTIFY_CHANNELS at ops.botTokenEnv (BOT), which the system it is for knows too: whoever reads it there could call waiter as agent. Give the token a secret of its own, made with \`openssl rand -hex 32\``,
+    );
+    expect(() => load(twice)).toThrow(
+      `The settings are refused for 2 reasons, each said here: (1) ${listed} (2) notification channel ops: BOT, which WAITER_NOTIFY_CHANNELS at ops.botTokenEnv names, is not set; set it in waiter's environment to the Telegram bot token`,
+    );
+  });
+
   test("a channel is checked at start: its secret set, never plain SMTP off this machine", () => {
     expect(() => load({ ops: { type: "telegram", botTokenEnv: "NOT_SET_ANYWHERE", chatIds: ["1"] } })).toThrow(
       /notification channel ops: NOT_SET_ANYWHERE, which WAITER_NOTIFY_CHANNELS at ops.botTokenEnv names, is not set/,

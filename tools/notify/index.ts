@@ -430,13 +430,20 @@ export function notifyToolset(waits?: WaitLog): Toolset {
             ? ["chatIds", configured.chatIds.map(sameChat)]
             : ["to", configured.to.map(sameAddress)];
         const twice = targets.find((target, i) => targets.indexOf(target) !== i);
+        // Read before the channel is refused for anything else, so that a token holding it is said with that.
+        const secret = secrets.unlessUnset(() =>
+          configured.type === "telegram"
+            ? secretIn(configured.botTokenEnv, "the Telegram bot token", BOT_TOKEN_VARIABLE)
+            : configured.passwordEnv && secretIn(configured.passwordEnv, "the SMTP password", "SMTP_PASSWORD"),
+        );
         if (twice !== undefined) {
           throw new ConfigError(
             `invalid setting ${origin("channels")} at ${configured.name}.${key}: ${twice} is listed twice; list each once`,
           );
         }
+        if (secret.unset) throw secret.unset;
         if (configured.type === "telegram") {
-          const token = secretIn(configured.botTokenEnv, "the Telegram bot token", BOT_TOKEN_VARIABLE);
+          const token = secret.value as string;
           // Copied from a Bot API URL (bot<token>, or the whole URL), it would be sent as /botbot<token>/,
           // and every send told the token was refused.
           if (TOKEN_COPIED.test(token)) {
@@ -468,12 +475,7 @@ export function notifyToolset(waits?: WaitLog): Toolset {
             `invalid setting ${origin("channels")} at ${configured.name}: user needs passwordEnv, the variable that holds the password`,
           );
         }
-        return configured.passwordEnv
-          ? {
-              ...configured,
-              secret: secretIn(configured.passwordEnv, "the SMTP password", "SMTP_PASSWORD"),
-            }
-          : configured;
+        return secret.value ? { ...configured, secret: secret.value } : configured;
       });
       return { ...values, channels };
     },
