@@ -504,6 +504,9 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       // As some clients send every argument: plain decimal text is the number.
       const asText = await agent.call("automations_runs", { status: "failed", limit: "2" });
       expect((asText.structuredContent as { runs: unknown[] } | undefined)?.runs, text(asText)).toHaveLength(2);
+      // In any case, as the automation's name: Failed is failed.
+      const worded = await agent.call("automations_runs", { status: " Failed", limit: 3 });
+      expect((worded.structuredContent as { runs: unknown[] } | undefined)?.runs, text(worded)).toHaveLength(3);
       const all = await agent.call("automations_runs", { status: "failed", limit: 3 });
       expect((all.structuredContent as { runs: unknown[] }).runs).toHaveLength(3);
       expect(all.structuredContent).not.toHaveProperty("note");

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ToolError } from "../errors.js";
 import { noEventStored, storedId } from "../events/ids.js";
 import { type EventStore, noticeStatus, type RunLog, type RunRecord, type StoredEvent } from "../events/store.js";
-import { decimal, givenName, noneConfigured } from "../settings.js";
+import { decimal, givenName, noneConfigured, word } from "../settings.js";
 import {
   capitalized,
   cut,
@@ -397,7 +397,7 @@ export function automationsToolset(
         description: "Recent automation runs, newest first, each step with what it did or why it failed.",
         input: {
           automation: z.string().overwrite(givenName).min(1).optional().describe("Runs of this one."),
-          status: z.enum(STATUSES).optional().describe("Only runs in it."),
+          status: word(STATUSES).optional().describe("Only runs in it."),
           event_id: z.string().min(1).optional().describe("Runs on this event."),
           limit: decimal(z.number().int().min(1).max(MAX_RUNS)).optional().describe(`1-${MAX_RUNS}, default 10.`),
         },
