@@ -2388,6 +2388,13 @@ describe("who may be told", () => {
     );
   });
 
+  test("an email channel refused for plain SMTP off this machine is told its password's variable unset too", () => {
+    const plain = { type: "email", host: "smtp.example.com", tls: "none", user: "u", passwordEnv: "PW" };
+    expect(() => load({ m: { ...plain, from: "a@b.example", to: ["c@d.example"] } })).toThrow(
+      `The settings are refused for 2 reasons, each said here: (1) invalid setting WAITER_NOTIFY_CHANNELS at m.tls: "none" is allowed only to a mail server on this machine (localhost); use starttls or tls (2) notification channel m: PW, which WAITER_NOTIFY_CHANNELS at m.passwordEnv names, is not set; set it in waiter's environment to the SMTP password`,
+    );
+  });
+
   test("a channel is checked at start: its secret set, never plain SMTP off this machine", () => {
     expect(() => load({ ops: { type: "telegram", botTokenEnv: "NOT_SET_ANYWHERE", chatIds: ["1"] } })).toThrow(
       /notification channel ops: NOT_SET_ANYWHERE, which WAITER_NOTIFY_CHANNELS at ops.botTokenEnv names, is not set/,

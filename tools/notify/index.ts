@@ -441,8 +441,8 @@ export function notifyToolset(waits?: WaitLog): Toolset {
             `invalid setting ${origin("channels")} at ${configured.name}.${key}: ${twice} is listed twice; list each once`,
           );
         }
-        if (secret.unset) throw secret.unset;
         if (configured.type === "telegram") {
+          if (secret.unset) throw secret.unset;
           const token = secret.value as string;
           // Copied from a Bot API URL (bot<token>, or the whole URL), it would be sent as /botbot<token>/,
           // and every send told the token was refused.
@@ -475,6 +475,7 @@ export function notifyToolset(waits?: WaitLog): Toolset {
             `invalid setting ${origin("channels")} at ${configured.name}: user needs passwordEnv, the variable that holds the password`,
           );
         }
+        if (secret.unset) throw secret.unset;
         return secret.value ? { ...configured, secret: secret.value } : configured;
       });
       return { ...values, channels };
