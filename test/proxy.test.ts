@@ -60,7 +60,6 @@ beforeEach(() => {
   proxy.refuse = undefined;
   proxy.refuseNext = [];
   proxy.hold = false;
-  proxy.slowMs = 0;
   proxy.portal = undefined;
 });
 
@@ -490,13 +489,14 @@ test("a 5xx to the CONNECT is tried again within the call, a change's too, as it
   }
 });
 
-test("a connection that did not open through a slow proxy is not tried again without time for the CONNECT and the handshake: it could not connect", async () => {
-  // The proxy answers each CONNECT 1.8 s late, then the shop never completes its TLS handshake: each
-  // try spends the CONNECT's time and the handshake's 2 s, which a try cut by the deadline would
-  // say as the shop not reached, as if no connection had been tried.
+test("a connection through a proxy that did not open is not tried again without time for the CONNECT and the handshake: it could not connect", async () => {
+  // The proxy answers the CONNECT at once and the shop never completes its TLS handshake: the try
+  // ends at the 2 s connect timeout (undici's clock may add half a second), leaving over 5 s of the
+  // call however slowly a loaded machine went: room for a connection that opens in one step, not for
+  // one through the proxy, which opens in three (7.5 s). Tried again, the shop would be said not
+  // reached wherever a slow proxy left the try cut by the deadline.
   const silent = createNetServer((socket) => socket.on("error", () => {}));
   await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
-  proxy.slowMs = 1_800;
   const http = new HttpClient({
     userAgent: "waiter-test/0",
     maxResponseBytes: 1 << 20,
@@ -507,7 +507,7 @@ test("a connection that did not open through a slow proxy is not tried again wit
   });
   try {
     const host = `shop.example:${(silent.address() as AddressInfo).port}`;
-    const call = { signal: new AbortController().signal, deadline: clock.now() + 7_000 };
+    const call = { signal: new AbortController().signal, deadline: clock.now() + 8_000 };
     const failed = await http
       .upstream("WooCommerce", new URL(`https://${host}`))
       .json(z.unknown(), "/orders", {}, call)
@@ -515,6 +515,7 @@ test("a connection that did not open through a slow proxy is not tried again wit
     expect(failed).toBe(
       `Could not connect to WooCommerce (${host}) within 2 s; the service or the network is down, try again later.`,
     );
+    expect(proxy.seen).toHaveLength(1);
   } finally {
     await http.close();
     silent.close();
