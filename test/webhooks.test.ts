@@ -1627,23 +1627,34 @@ describe("what agents see", () => {
       listChanges += 1;
     });
     await session.client.subscribeResource({ uri: "events://recent" });
-    const { body, headers } = await signed("store");
-    await post("store", body, headers);
-    await expect.poll(() => updates).toContain("events://recent");
-    // Sent right after the update, as its own message: it may come a moment later.
-    await expect.poll(() => listChanges).toBeGreaterThan(0);
-    const recent = await session.client.readResource({ uri: "events://recent" });
-    expect(JSON.parse((recent.contents[0] as { text: string }).text).events[0]).toMatchObject({ source: "store" });
-    // A burst is told at the start of a quarter second's window and once at its end, not per event.
-    const before = listChanges;
-    const started = performance.now();
-    await storeDirectly(session, "store", "burst", 20);
-    // Each window the burst spans starts with one notice; the last one ends with another.
-    const windows = Math.ceil((performance.now() - started) / 250);
-    await expect.poll(() => updates.filter((uri) => uri === "events://recent").length).toBe(21);
-    await new Promise((resolve) => setTimeout(resolve, 600));
-    expect(listChanges - before).toBeGreaterThan(0);
-    expect(listChanges - before).toBeLessThanOrEqual(windows + 1);
+    // The quarter second's window in which the list's changes are told is the test's to move.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      const { body, headers } = await signed("store");
+      await post("store", body, headers);
+      await expect.poll(() => updates).toContain("events://recent");
+      // Sent right after the update, as its own message: it may come a moment later.
+      await expect.poll(() => listChanges).toBe(1);
+      const recent = await session.client.readResource({ uri: "events://recent" });
+      expect(JSON.parse((recent.contents[0] as { text: string }).text).events[0]).toMatchObject({ source: "store" });
+      // A burst is told at the start of a window and once at its end, not per event.
+      await vi.advanceTimersByTimeAsync(250);
+      await storeDirectly(session, "store", "burst", 20);
+      await expect.poll(() => updates.filter((uri) => uri === "events://recent").length).toBe(21);
+      await expect.poll(() => listChanges).toBe(2);
+      // The server's answer comes after any notice it sent before it.
+      await vi.advanceTimersByTimeAsync(249);
+      await session.client.ping();
+      expect(listChanges).toBe(2);
+      await vi.advanceTimersByTimeAsync(1);
+      await expect.poll(() => listChanges).toBe(3);
+      // Nothing came in that window: none is told at its end.
+      await vi.advanceTimersByTimeAsync(1_000);
+      await session.client.ping();
+      expect(listChanges).toBe(3);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   test("the list of recent events says when older events are stored, and how to list them", async () => {
@@ -3527,10 +3538,18 @@ describe("embedded in the stdio server", { timeout: BUILT_SERVER_MS }, () => {
         })
       )?.id as string;
     };
+    // The quarter second in which the arrivals' list changes are told is the test's to end, and the
+    // one the notice at its end opens.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     const [first, unheard] = [await add("first", start), await add("unheard", start)];
     const second = await add("second", start + day);
-    // Past the quarter second in which the arrivals' list changes are told.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    try {
+      await vi.advanceTimersByTimeAsync(500);
+    } finally {
+      vi.useRealTimers();
+    }
+    // The server's answer comes after the notices it sent before it: none of the arrivals' is counted below.
+    await session.client.ping();
     const updates = updatesHeard(session.client);
     let listChanges = 0;
     session.client.setNotificationHandler(ResourceListChangedNotificationSchema, () => {
