@@ -80,7 +80,7 @@ export async function startPostgres({
   pickPort?: () => Promise<number>;
 } = {}): Promise<RunningPostgres & { ca?: string }> {
   if (!BIN) throw new Error("no PostgreSQL server here (Debian's package postgresql-15)");
-  const dir = mkdtempSync(join(scratch(), "waiter-pg-"));
+  const dir = scratchDir("/dev/shm");
   const data = join(dir, "data");
   const owner =
     userInfo().uid === 0
@@ -142,18 +142,19 @@ export async function startPostgres({
 }
 
 /**
- * Where a cluster's directory goes: /dev/shm, a tmpfs, where it has room, else the system's
- * temporary directory. On a machine busy writing to its disk, copying the template's thousand-odd
- * files there at each start and removing them at each stop took seconds each, past a hook's time.
+ * A new directory for a cluster: in `shm` (/dev/shm, a tmpfs) where it has room and takes one, else
+ * in the system's temporary directory. On a machine busy writing to its disk, copying the template's
+ * thousand-odd files there at each start and removing them at each stop took seconds each, past a
+ * hook's time.
  */
-function scratch(): string {
+export function scratchDir(shm: string): string {
   try {
-    const shm = statfsSync("/dev/shm");
-    if (shm.bavail * shm.bsize >= 2 ** 30) return "/dev/shm";
+    const free = statfsSync(shm);
+    if (free.bavail * free.bsize >= 2 ** 30) return mkdtempSync(join(shm, "waiter-pg-"));
   } catch {
-    // None here (macOS).
+    // None here (macOS), or one this user may not write to (mounted read-only, or for others).
   }
-  return tmpdir();
+  return mkdtempSync(join(tmpdir(), "waiter-pg-"));
 }
 
 /**

@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterEach, expect, test } from "vitest";
-import { madeOnce } from "../postgres.js";
+import { madeOnce, scratchDir } from "../postgres.js";
 
 let root: string;
 afterEach(() => {
@@ -62,4 +62,23 @@ test("a maker stopped midway leaves no template: the next makes it whole", () =>
   const { made, make } = maker();
   madeOnce(at, make);
   expect(made.times).toBe(1);
+});
+
+test("a cluster's directory goes to the system's temporary directory where /dev/shm is missing or takes none", () => {
+  root = mkdtempSync(join(tmpdir(), "waiter-scratch-test-"));
+  // As root writes anywhere, a file where the directory should be stands for one mounted read-only.
+  const taken = join(root, "shm");
+  writeFileSync(taken, "");
+  for (const shm of [join(root, "none"), taken]) {
+    const dir = scratchDir(shm);
+    try {
+      expect(dirname(dir)).toBe(tmpdir());
+      expect(statSync(dir).isDirectory()).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const shm = join(root, "room");
+  mkdirSync(shm);
+  expect(dirname(scratchDir(shm))).toBe(shm);
 });
