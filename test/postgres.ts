@@ -74,14 +74,15 @@ export async function startPostgres({
   password,
   tls,
   pickPort = freePort,
+  shm = "/dev/shm",
 }: {
   password?: string;
   tls?: boolean;
   pickPort?: () => Promise<number>;
+  /** Where its directory goes when there is room for it (scratchDir). */
+  shm?: string;
 } = {}): Promise<RunningPostgres & { ca?: string }> {
   if (!BIN) throw new Error("no PostgreSQL server here (Debian's package postgresql-15)");
-  const dir = scratchDir("/dev/shm");
-  const data = join(dir, "data");
   const owner =
     userInfo().uid === 0
       ? {
@@ -89,6 +90,23 @@ export async function startPostgres({
           gid: Number(execFileSync("id", ["-g", "postgres"]).toString()),
         }
       : undefined;
+  const dir = scratchDir(shm);
+  try {
+    return await startIn(dir, owner, { password, tls, pickPort });
+  } catch (err) {
+    // Left behind, each failed start would hold its copy of the template in memory (a tmpfs) for good.
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** startPostgres's cluster in `dir`, which `owner` (the postgres user, under root) is given. */
+async function startIn(
+  dir: string,
+  owner: { uid: number; gid: number } | undefined,
+  { password, tls, pickPort }: { password?: string; tls?: boolean; pickPort: () => Promise<number> },
+): Promise<RunningPostgres & { ca?: string }> {
+  const data = join(dir, "data");
   if (owner) chownSync(dir, owner.uid, owner.gid);
   chmodSync(dir, 0o700);
   const settings: string[] = [];

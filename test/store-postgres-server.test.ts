@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import dns from "node:dns";
-import { chmodSync, copyFileSync, mkdtempSync, renameSync, writeFileSync } from "node:fs";
-import { isIP, connect as openSocket, Socket } from "node:net";
+import { chmodSync, copyFileSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { type AddressInfo, createServer as createNetServer, isIP, connect as openSocket, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -2595,6 +2595,25 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     } finally {
       await db.end();
       await app.close();
+    }
+  });
+});
+
+describe.runIf(postgresAvailable || postgresRequired)("the tests' throwaway PostgreSQL clusters", () => {
+  test("a cluster that cannot start leaves no directory behind", async () => {
+    // Each port it is given is another server's: each of its tries fails.
+    const holder = createNetServer();
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    const shm = mkdtempSync(join(tmpdir(), "waiter-shm-"));
+    // Open to all, as /dev/shm is: under root, the cluster's owner is the postgres user.
+    chmodSync(shm, 0o1777);
+    try {
+      const taken = async () => (holder.address() as AddressInfo).port;
+      await expect(startPostgres({ shm, pickPort: taken })).rejects.toThrow(/Address already in use/);
+      expect(readdirSync(shm)).toEqual([]);
+    } finally {
+      holder.close();
+      rmSync(shm, { recursive: true, force: true });
     }
   });
 });
