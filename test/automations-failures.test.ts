@@ -15,6 +15,7 @@ import {
   CHAT,
   dataDir,
   env,
+  holdAnswers,
   O,
   PAID,
   pay,
@@ -670,58 +671,64 @@ describe("when the shop fails", () => {
 
   test("a shop slower than the tool timeout fails the step naming WAITER_TOOL_TIMEOUT, with no advice to ask for less", async () => {
     const server = await serve([{ ...PAID, onFailure: { notify: "team" } }], {
-      WAITER_TOOL_TIMEOUT: "1",
+      WAITER_TOOL_TIMEOUT: "4",
       WAITER_AUTOMATION_RETRY_SECONDS: "1",
     });
+    // The shop answers once the test is over: the call's 4 s leave a loaded machine time to connect (half of them).
+    const release = holdAnswers(woo);
     try {
       const sent = telegram.delivered.length;
-      woo.delayMs = 2500;
       const event = await pay(server, String(O.pending1999));
       const [run] = await runsOf(event.id);
       const slow =
-        /^step 1 \(eshop_order_mark_paid\): WooCommerce \(127\.0\.0\.1:\d+\) did not answer before the tool call's deadline \(WAITER_TOOL_TIMEOUT, 1 s\)\. waiter tried it once;/;
+        /^step 1 \(eshop_order_mark_paid\): WooCommerce \(127\.0\.0\.1:\d+\) did not answer before the tool call's deadline \(WAITER_TOOL_TIMEOUT, 4 s\)\. waiter tried it once;/;
       expect(run?.error).toMatch(slow);
       await expect.poll(() => telegram.delivered.length).toBe(sent + 1);
       expect(telegram.delivered.at(-1)?.text).not.toContain("ask for less");
     } finally {
-      woo.delayMs = 0;
+      release();
       await server.close();
     }
   });
 
   test("a change the shop does not confirm before the tool timeout fails the step naming WAITER_TOOL_TIMEOUT", async () => {
-    const server = await serve([PAID], { WAITER_TOOL_TIMEOUT: "1", WAITER_AUTOMATION_RETRY_SECONDS: "1" });
+    const server = await serve([PAID], { WAITER_TOOL_TIMEOUT: "4", WAITER_AUTOMATION_RETRY_SECONDS: "1" });
+    let release = () => {};
     try {
-      // The order is read at once; its payment is not answered within the call's deadline.
-      woo.intercept = (r) => (r.method === "PUT" ? { status: 200, body: "{}", delayMs: 2500 } : undefined);
+      // The order is read at once; its payment is answered once the test is over.
+      woo.intercept = (r) => {
+        if (r.method === "PUT") release = holdAnswers(woo);
+        return undefined;
+      };
       const event = await pay(server, String(O.pending1999));
       const [run] = await runsOf(event.id);
       expect(run?.error).toMatch(
-        /^step 1 \(eshop_order_mark_paid\): WooCommerce \(127\.0\.0\.1:\d+\) did not confirm the change before the tool call's deadline \(WAITER_TOOL_TIMEOUT, 1 s\); it may have been made\. Read the current state before trying again\. waiter tried it /,
+        /^step 1 \(eshop_order_mark_paid\): WooCommerce \(127\.0\.0\.1:\d+\) did not confirm the change before the tool call's deadline \(WAITER_TOOL_TIMEOUT, 4 s\); it may have been made\. Read the current state before trying again\. waiter tried it /,
       );
     } finally {
       woo.intercept = undefined;
+      release();
       await server.close();
     }
   });
 
   test("set in the config file, the tool timeout and the retry time are named as written there", async () => {
     const file = join(dataDir, "times.json");
-    writeFileSync(file, JSON.stringify({ toolTimeout: 1, automationRetrySeconds: 1 }));
+    writeFileSync(file, JSON.stringify({ toolTimeout: 4, automationRetrySeconds: 1 }));
     const { WAITER_AUTOMATION_RETRY_SECONDS: _, ...rest } = env([PAID]);
     const server = await startServe(loadConfig({ env: rest, file }, toolsets()), new Log("error", () => {}));
+    const release = holdAnswers(woo);
     try {
-      woo.delayMs = 2500;
       const event = await pay(server, String(O.pending1999));
       const [run] = await runsOf(event.id);
-      expect(run?.error).toContain(`before the tool call's deadline (toolTimeout in ${file}, 1 s).`);
+      expect(run?.error).toContain(`before the tool call's deadline (toolTimeout in ${file}, 4 s).`);
       expect(run?.error).toMatch(
         new RegExp(
           `after the retry time \\(automationRetrySeconds in ${file.replace(/[.]/g, "\\.")}, 1 s\\), so it is not tried again\\.$`,
         ),
       );
     } finally {
-      woo.delayMs = 0;
+      release();
       await server.close();
     }
   });

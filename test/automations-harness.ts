@@ -12,7 +12,7 @@ import type { RunRecord } from "../src/events/store.js";
 import { Log, type LogLevel } from "../src/log.js";
 import { clock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
-import { freePort, json } from "./fakes/http.js";
+import { type Fake, freePort, json } from "./fakes/http.js";
 import { BOT_TOKEN, startTelegram, type TelegramFake, tooManyRequests } from "./fakes/telegram.js";
 import { CONSUMER_KEY, CONSUMER_SECRET, startWooCommerce, WOO_IDS, type WooCommerceFake } from "./fakes/woocommerce.js";
 import { killStarted } from "./spawn.js";
@@ -107,14 +107,14 @@ export async function serve(
   return startServe(config, lines ? new Log(level, (line) => lines.push(line)) : new Log("error", () => {}));
 }
 
-/** Holds Telegram's answers until the returned function is called. */
-export function holdTelegram(): () => void {
+/** Holds the answers of `fake` (Telegram by default) until the returned function is called. */
+export function holdAnswers(fake: Fake = telegram): () => void {
   let release = () => {};
-  telegram.held = new Promise<void>((resolve) => {
+  fake.held = new Promise<void>((resolve) => {
     release = resolve;
   });
   return () => {
-    telegram.held = undefined;
+    fake.held = undefined;
     release();
   };
 }

@@ -19,7 +19,7 @@ import {
   CHAT,
   dataDir,
   env,
-  holdTelegram,
+  holdAnswers,
   O,
   PAID,
   pay,
@@ -197,7 +197,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     const lines: string[] = [];
     const server = await serve([PAID], {}, lines);
     const agent = await startWaiter(env([PAID]));
-    const release = holdTelegram();
+    const release = holdAnswers();
     try {
       const asked = telegram.requests.length;
       const paid = await pay(server, String(O.pending1999), "evt_acked_first");
@@ -2054,7 +2054,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     };
     const server = await serve([PAID, alsoTold]);
     const agent = await startWaiter(env([PAID, alsoTold]));
-    const release = holdTelegram();
+    const release = holdAnswers();
     try {
       const asked = telegram.requests.length;
       const event = await pay(server, String(O.pendingStockManaged));
@@ -2320,7 +2320,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
   test("an event the running automations have not reached yet is said to wait for them, not for a waiter to start", async () => {
     const server = await serve([TELL]);
     const agent = await startWaiter(env([TELL]));
-    const release = holdTelegram();
+    const release = holdAnswers();
     try {
       // The message for the first payment holds the automations on it.
       const first = await pay(server, undefined);
@@ -2512,7 +2512,7 @@ describe.runIf(postgresAvailable || postgresRequired)("waiter serve on a Postgre
   test("an ack step kept waiting by another session's lock is logged in words for whoever runs waiter, not told to tell them", async () => {
     const lines: string[] = [];
     const server = await serve([TELL], { WAITER_DATABASE_URL: database.url }, lines);
-    const answer = holdTelegram();
+    const answer = holdAnswers();
     const admin = new pg.Client(database.url);
     await admin.connect();
     try {
@@ -2600,7 +2600,7 @@ describe.runIf(postgresAvailable || postgresRequired)("waiter serve on a Postgre
   test("the run is taken up again once the store is back, not left running for good", async () => {
     const lines: string[] = [];
     const server = await serve([TELL], { WAITER_DATABASE_URL: database.url }, lines);
-    const answer = holdTelegram();
+    const answer = holdAnswers();
     try {
       const asked = telegram.requests.length;
       const during = await pay(server, undefined, "evt_store_outage");
@@ -2644,7 +2644,7 @@ describe.runIf(postgresAvailable || postgresRequired)("waiter serve on a Postgre
       toolsets(),
     );
     const server = await startServe(config, new Log("info", (line) => lines.push(line)));
-    const answer = holdTelegram();
+    const answer = holdAnswers();
     try {
       const asked = telegram.requests.length;
       const sent = telegram.delivered.length;
@@ -2703,7 +2703,7 @@ describe.runIf(postgresAvailable || postgresRequired)("waiter serve on a Postgre
     const server = await startServe(config, new Log("info", (line) => lines.push(line)));
     const said = (pattern: RegExp) => lines.filter((line) => pattern.test(line));
     const reader = await openReader();
-    const answer = holdTelegram();
+    const answer = holdAnswers();
     try {
       const asked = telegram.requests.length;
       const cut = await pay(server, undefined, "evt_cut_by_outage");
