@@ -1930,9 +1930,10 @@ describe("notify_send by email", () => {
         greet.push(() => callback());
       },
     });
+    // Half of the call's 4 s to connect and be greeted: time enough for a loaded machine to connect.
     const slow = await startWaiter({
       WAITER_NOTIFY_CHANNELS: office(late.port),
-      WAITER_TOOL_TIMEOUT: "1",
+      WAITER_TOOL_TIMEOUT: "4",
     });
     try {
       const result = await slow.call("notify_send", { channel: "office", text: "Hello" });
@@ -2017,9 +2018,10 @@ describe("notify_send by email", () => {
     });
     await new Promise<void>((resolve) => stalling.listen(0, "127.0.0.1", resolve));
     const port = (stalling.address() as AddressInfo).port;
+    // Half of the call's 4 s to connect, be greeted and upgrade: time enough for a loaded machine to ask for STARTTLS.
     const slow = await startWaiter({
       WAITER_NOTIFY_CHANNELS: office(port, { tls: "starttls" }),
-      WAITER_TOOL_TIMEOUT: "1",
+      WAITER_TOOL_TIMEOUT: "4",
     });
     try {
       const result = await slow.call("notify_send", { channel: "office", text: "Hello" });
@@ -3000,8 +3002,9 @@ describe("channels checked when waiter serve or listen starts", { timeout: 60_00
   test("a mail server that does not log the check in in time names the tool timeout as set in the config file", async () => {
     const dir = mkdtempSync(join(tmpdir(), "waiter-check-"));
     const file = join(dir, "waiter.json");
-    writeFileSync(file, JSON.stringify({ toolTimeout: 1 }));
-    // It greets at once, so that the greeting's own shorter wait passes, and never answers the login.
+    writeFileSync(file, JSON.stringify({ toolTimeout: 4 }));
+    // It greets at once, so that the greeting's own shorter wait (half the 4 s) passes on a loaded
+    // machine, and never answers the login.
     const holding = await startMailServer({ allowInsecureAuth: true, onAuth() {} });
     const lines: string[] = [];
     const env = {
@@ -3014,7 +3017,7 @@ describe("channels checked when waiter serve or listen starts", { timeout: 60_00
     try {
       server.checkToolsets();
       await expect
-        .poll(() => lines.filter((line) => line.includes("[notify] channel office")), { timeout: 5_000 })
+        .poll(() => lines.filter((line) => line.includes("[notify] channel office")))
         .toEqual([
           expect.stringContaining(
             `failed its check at start, nothing sent: the mail server 127.0.0.1:${holding.port} did not greet and log in within the tool timeout (toolTimeout in ${file}); check the channel's host, port and tls.`,
