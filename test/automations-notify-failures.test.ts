@@ -720,7 +720,7 @@ describe("a notification some targets refused for now", () => {
     // The failure's notice too reaches a chat Telegram asks to wait for once, and the other once.
     limitOnce(OTHER, 1);
     const told = { ...TELL_OFFICE, onFailure: { notify: "team" } };
-    const server = await serve([told], { WAITER_NOTIFY_CHANNELS: JSON.stringify(channels), WAITER_TOOL_TIMEOUT: "1" });
+    const server = await serve([told], { WAITER_NOTIFY_CHANNELS: JSON.stringify(channels) });
     try {
       const event = await pay(server, undefined);
       const [run] = await runsOf(event.id);
