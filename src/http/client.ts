@@ -320,6 +320,23 @@ export class HttpClient {
     pools.inFlight++;
     try {
       const [{ request }, dispatchers] = await Promise.all([import("undici"), pools.dispatchers]);
+      const hold = await waitOutHold();
+      if (hold) {
+        const { wait, left } = hold;
+        // The refusal again, as the upstream would give it, with the wait it asked for left, and
+        // what is left of the hold: then it is asked again. A day at most, as every reader of a
+        // Retry-After takes it: a longer one may be written 1e+21, which says no wait.
+        const retryAfter = String(Math.ceil(Math.min(wait.at + wait.ms - clock.now(), DAY_MS) / 1000));
+        return {
+          url,
+          path,
+          method,
+          changes,
+          ...wait.answer,
+          headers: { ...wait.answer.headers, "retry-after": retryAfter },
+          heldMs: left,
+        };
+      }
       const dispatchOptions = {
         method,
         dispatcher: shared ? dispatchers.shared : dispatchers.direct,
@@ -359,23 +376,6 @@ export class HttpClient {
           }),
         },
       };
-      const hold = await waitOutHold();
-      if (hold) {
-        const { wait, left } = hold;
-        // The refusal again, as the upstream would give it, with the wait it asked for left, and
-        // what is left of the hold: then it is asked again. A day at most, as every reader of a
-        // Retry-After takes it: a longer one may be written 1e+21, which says no wait.
-        const retryAfter = String(Math.ceil(Math.min(wait.at + wait.ms - clock.now(), DAY_MS) / 1000));
-        return {
-          url,
-          path,
-          method,
-          changes,
-          ...wait.answer,
-          headers: { ...wait.answer.headers, "retry-after": retryAfter },
-          heldMs: left,
-        };
-      }
       throwIfMayNotSend(call, `${upstream} (${url.host})`);
       const answered = request(url, dispatchOptions as Parameters<typeof request>[1]);
       const response = await unlessStopped(answered, call.signal, reached, shared);

@@ -147,6 +147,8 @@ export function retryAfterMs(
  * again in N s" at once.
  */
 export function deadlineRetry(call: Call, policy: RetryPolicy) {
+  /** When the try that failed was sent: the first as the function is made, right before it. */
+  let sentAt = clock.now();
   return (
     err: RetryError,
     { state, opts }: { state: { counter: number }; opts: Dispatcher.DispatchOptions },
@@ -177,18 +179,23 @@ export function deadlineRetry(call: Call, policy: RetryPolicy) {
     // Leave room for the retried request itself to be answered. After a connection that did not
     // open in time, the next one is given its whole time to open, or none: cut off by the deadline
     // while connecting, the call would say the upstream did not answer, not that it never connected.
-    // So is one through a proxy after any failure without an answer, as it opens a tunnel again,
-    // whose CONNECT a slow proxy may take its time to answer.
+    // One through a proxy after any other failure without an answer opens a tunnel again, and is
+    // given as long as the try that failed took, up to that: a proxy slow to refuse a CONNECT is as
+    // slow again, one quick to is asked again while the call has a moment left.
     const opensWithinMs = connectTimeoutEndsWithinMs(policy.connectTimeoutMs) * (policy.proxied ? 3 : 1);
-    const reopens = notOpened || (policy.proxied && statusCode === undefined);
-    const room = reopens ? opensWithinMs : policy.minDelayMs;
+    const tunnelsAgainMs = policy.proxied && statusCode === undefined ? clock.now() - sentAt : 0;
+    const room = notOpened ? opensWithinMs : Math.max(Math.min(tunnelsAgainMs, opensWithinMs), policy.minDelayMs);
     if (clock.now() + delay + room >= call.deadline) return cb(err);
+    const sendAgain = () => {
+      sentAt = clock.now();
+      cb(null);
+    };
     if (notOpened) policy.notOpened?.(err);
     if (held && policy.wordsMayShorten) policy.askedToWait?.(statusCode, headers ?? {}, asked);
     // The wait a read was asked for is its account's hold, which a write taken meanwhile may end.
     if (held && policy.waitOutHold) {
       policy.waitOutHold().then(
-        (over) => cb(over && !call.mayNotSend?.() ? null : err),
+        (over) => (over && !call.mayNotSend?.() ? sendAgain() : cb(err)),
         () => cb(err),
       );
       return;
@@ -197,7 +204,8 @@ export function deadlineRetry(call: Call, policy: RetryPolicy) {
     const timer = setTimeout(() => {
       call.signal.removeEventListener("abort", onAbort);
       // A call that may send no more (its automation's lease lapsed as it waited) ends with the last answer.
-      cb(call.mayNotSend?.() ? err : null);
+      if (call.mayNotSend?.()) cb(err);
+      else sendAgain();
     }, delay);
     const onAbort = () => {
       clearTimeout(timer);
