@@ -3974,4 +3974,34 @@ describe.runIf(postgresAvailable || postgresRequired)("replicas on one PostgreSQ
       await telegram.close();
     }
   });
+
+  test("a replica whose database went silent sends the message Telegram asked to wait for once the wait is over, within its call", async () => {
+    const telegram = await startTelegram([OWNER]);
+    const proxy = await silentProxy(await freshSchema());
+    proxies.push(proxy);
+    const replica = await startWaiter({
+      ...ERP_ENV,
+      WAITER_DATABASE_URL: proxy.url,
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({
+        team: { type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: [OWNER], baseUrl: telegram.origin },
+      }),
+      TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+      // A second for the store's answer before the message, 3 s of Telegram's wait, and 2 s to spare.
+      WAITER_TOOL_TIMEOUT: "6",
+    });
+    try {
+      proxy.silence();
+      telegram.queue.push(tooManyRequests(3));
+      const result = await replica.call("notify_send", { channel: "team", text: "Order #1042 is paid." });
+      expect(result.isError, text(result)).toBeFalsy();
+      expect(telegram.delivered.map((m) => m.text)).toEqual(["Order #1042 is paid."]);
+      expect(replica.stderr().match(/the event store could not be asked/g)).toHaveLength(1);
+      expect(replica.stderr()).toMatch(
+        /warning .*the event store could not keep Telegram Bot API's wait on chat 424242 \(429\), so another waiter on it may send into it: it did not answer within 1 s\n/,
+      );
+    } finally {
+      await replica.close().catch(() => {});
+      await telegram.close();
+    }
+  });
 });

@@ -343,12 +343,16 @@ export function telegramSender(
       const storeKey = () => `telegram bot ${bot} chat ${sameChat(to)}`;
       /** The flood wait this message holds a turn in, once it has taken one. */
       let turn: FloodWait | undefined;
+      /** Whether the store failed to answer for this message: asked again, it would hold it past its turn. */
+      let storeFailed = false;
       /** Takes up the chat's wait another waiter on the store heard, where it ends after any this one knows. */
       const heardElsewhere = async () => {
+        if (storeFailed) return;
         let kept: { at: number; until: number } | undefined;
         try {
           kept = waits && (await askStore(waits.held(storeKey(), clock.now())));
         } catch (err) {
+          storeFailed = true;
           call.log.warning(
             `the event store could not be asked whether another waiter heard ${api.name} ask chat ${to} to wait (429); the message${forWhom(call)} is sent all the same: ${(err as Error).message}`,
           );
@@ -493,8 +497,8 @@ export function telegramSender(
           carry(before, flood);
           await keptInStore(flood);
           // Cut short (the call cancelled, waiter stopping), nothing was sent: the wait left is told,
-          // not the whole one Telegram asked for before it.
-          const waited = await waitOut(flood.ms, call);
+          // not the whole one Telegram asked for before it. The time the store took is part of the wait.
+          const waited = await waitOut(Math.max(0, flood.at + flood.ms - clock.now()), call);
           if (!waited) {
             const left = Math.max(1, Math.ceil((flood.at + flood.ms - clock.now()) / 1000));
             throw new UpstreamError(
