@@ -68,7 +68,8 @@ export function envLines(payload: string): [string, string][] | undefined {
   // A JSON, XML or sentence is known by its first characters, not by a thousand lines split off it.
   if (!ENV_OPENING.test(payload)) return undefined;
   const entries: [string, string][] = [];
-  const lines = payload.split("\n", ENV_LINES_READ).map((line) => line.replace(/\r$/, ""));
+  // A line ends at a CRLF, a LF or a lone CR (as classic Mac OS editors end one), as dotenv ends it.
+  const lines = payload.split(/\r\n?|\n/, ENV_LINES_READ);
   // For each line and quote, the first line from it on that holds the quote unescaped (-1 for none),
   // so that a value is closed without reading the lines after it again for each quote never closed.
   const holding = (quote: keyof typeof UNESCAPED) => {

@@ -2620,6 +2620,19 @@ describe("what agents see", () => {
     ]);
   });
 
+  test("lines of key=value ended by a lone CR, as classic Mac OS editors end them, read as dotenv reads them", async () => {
+    const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
+    const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
+    const lines = ["# deploy of shop 1042", "event=deploy.finished", "ORDER_ID=ORD-1042", 'NOTE="Main St 1', 'Prague"'];
+    expect((await post("forms", lines.join("\r"), { "content-type": "text/plain" })).status).toBe(200);
+    const listed = (await session.call("events_list", { source: "forms", limit: 1 })).structuredContent as {
+      events: { type: string; gist: string }[];
+    };
+    expect(listed.events.map((e) => [e.type, e.gist])).toEqual([
+      ["deploy.finished", '{"ORDER_ID":"ORD-1042","NOTE":"Main St 1\\nPrague"}'],
+    ]);
+  });
+
   test("a text with an = that no form sender writes, as a link, base64 or a JSON cut short, has its text as its gist", async () => {
     const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
     const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
