@@ -44,8 +44,8 @@ const ENV_LINES_READ = 1000;
 /** How a body of such lines opens, after blank lines: with a `#` comment or a line's `NAME=`. */
 const ENV_OPENING = /^\s*(?:#|(?:export[ \t]+)?[A-Za-z_][\w.-]*[ \t]*=)/;
 
-/** A quote of each kind that no backslash escapes, found from where lastIndex is set. */
-const UNESCAPED = { '"': /(?<!\\)"/g, "'": /(?<!\\)'/g };
+/** A quote of each kind dotenv takes off a value (a backtick too) that no backslash escapes, found from where lastIndex is set. */
+const UNESCAPED = { '"': /(?<!\\)"/g, "'": /(?<!\\)'/g, "`": /(?<!\\)`/g };
 
 /** Where the first `quote` no backslash escapes is in `text`, from `from`; -1 where none is. */
 function unescapedAt(text: string, quote: keyof typeof UNESCAPED, from = 0): number {
@@ -57,7 +57,7 @@ function unescapedAt(text: string, quote: keyof typeof UNESCAPED, from = 0): num
 /**
  * The fields of a body of `NAME=value` lines, as an env file or a script's settings write them, its
  * first ENV_LINES_READ lines: two at least, each one such, blank or a `#` comment, or the lines of a
- * quoted value, as dotenv reads them. A value that opens with a quote ends at the next like quote
+ * quoted value, as dotenv reads them. A value that opens with a quote (", ' or a backtick) ends at the next like quote
  * no backslash escapes, on its line or a later one (a private key's PEM), where nothing but blanks
  * or a `#` comment follows it on its line; else that quote is the value's own character, its value
  * is the rest of its line (bare of a quote each end), and the lines after are fields still. A bare
@@ -79,7 +79,7 @@ export function envLines(payload: string): [string, string][] | undefined {
     }
     return from;
   };
-  const nextHolding = { '"': holding('"'), "'": holding("'") };
+  const nextHolding = { '"': holding('"'), "'": holding("'"), "`": holding("`") };
   /** The value whose opening quote is at `from` on line `at`, and the line it ends on, where a quote closes it. */
   const closed = (at: number, from: number, quote: keyof typeof UNESCAPED) => {
     const opening = lines[at] as string;
@@ -103,7 +103,9 @@ export function envLines(payload: string): [string, string][] | undefined {
     const trimmed = value.trim();
     const quote = trimmed[0];
     const quoted =
-      quote === '"' || quote === "'" ? closed(at, text.length - value.trimStart().length, quote) : undefined;
+      quote !== undefined && Object.hasOwn(UNESCAPED, quote)
+        ? closed(at, text.length - value.trimStart().length, quote as keyof typeof UNESCAPED)
+        : undefined;
     if (quoted) {
       entries.push([name, quoted.value]);
       at = quoted.last;
@@ -112,7 +114,7 @@ export function envLines(payload: string): [string, string][] | undefined {
     // A comment ends it where a blank comes before its #: dotenv ends it at any #, which would cut a link's #fragment.
     const comment = trimmed.search(/\s#/);
     const bare = comment < 0 ? trimmed : trimmed.slice(0, comment).trimEnd();
-    entries.push([name, /^(["'])(.*)\1$/.exec(bare)?.[2] ?? bare]);
+    entries.push([name, /^(["'`])(.*)\1$/.exec(bare)?.[2] ?? bare]);
   }
   return entries.length > 1 ? entries : undefined;
 }

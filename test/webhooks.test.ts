@@ -2633,6 +2633,25 @@ describe("what agents see", () => {
     ]);
   });
 
+  test("lines of key=value take a value in backticks, over several lines too, as dotenv reads it", async () => {
+    const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
+    const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
+    // Backticks hold both other quotes, as a release's title or notes hold them.
+    const lines = [
+      "event=`deploy.finished`",
+      'TITLE=`Release "Autumn": it\'s out`',
+      "NOTES=`fixed cart",
+      "fixed checkout`",
+    ];
+    expect((await post("forms", lines.join("\n"), { "content-type": "text/plain" })).status).toBe(200);
+    const listed = (await session.call("events_list", { source: "forms", limit: 1 })).structuredContent as {
+      events: { type: string; gist: string }[];
+    };
+    expect(listed.events.map((e) => [e.type, e.gist])).toEqual([
+      ["deploy.finished", '{"TITLE":"Release \\"Autumn\\": it\'s out","NOTES":"fixed cart\\nfixed checkout"}'],
+    ]);
+  });
+
   test("a text with an = that no form sender writes, as a link, base64 or a JSON cut short, has its text as its gist", async () => {
     const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
     const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
