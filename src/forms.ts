@@ -59,7 +59,8 @@ function unescapedAt(text: string, quote: keyof typeof UNESCAPED, from = 0): num
  * first ENV_LINES_READ lines: two at least, each one such, blank or a `#` comment, or the lines of a
  * quoted value, as dotenv reads them. A value that opens with a quote (", ' or a backtick) ends at the next like quote
  * no backslash escapes, on its line or a later one (a private key's PEM), where nothing but blanks
- * or a `#` comment follows it on its line; else that quote is the value's own character, its value
+ * or a `#` comment follows it on its line, or else at the last quote before it after a backslash that
+ * only those follow; else that quote is the value's own character, its value
  * is the rest of its line (bare of a quote each end), and the lines after are fields still. A bare
  * value ends where a blank and a `#` begin a comment.
  * Undefined for a body of another kind (a sentence, a log of lines with an = in some).
@@ -80,15 +81,37 @@ export function envLines(payload: string): [string, string][] | undefined {
     return from;
   };
   const nextHolding = { '"': holding('"'), "'": holding("'"), "`": holding("`") };
+  /** Whether a quote at `end` on line `at` may close a value: only blanks or a `#` comment follow it on its line. */
+  const endsLine = (at: number, end: number) => /^\s*(#.*)?$/.test((lines[at] as string).slice(end + 1));
+  /**
+   * Where dotenv closes a value whose first unescaped closing quote, at `end` on line `last` (or none,
+   * `last` -1), has more than a comment after it: at the latest backslash-escaped like quote before
+   * it that only a comment follows (`"C:\dir\" # a folder`), the backslash the value's last character.
+   */
+  const escapedClosing = (at: number, from: number, quote: string, last: number, end: number) => {
+    const upTo = last < 0 ? lines.length - 1 : last;
+    for (let line = upTo; line >= at; line -= 1) {
+      const text = lines[line] as string;
+      const start = line === at ? from + 1 : 0;
+      for (let close = text.lastIndexOf(quote, line === upTo && last >= 0 ? end - 1 : text.length); close > start; ) {
+        if (text[close - 1] === "\\" && endsLine(line, close)) return { last: line, end: close };
+        close = text.lastIndexOf(quote, close - 1);
+      }
+    }
+    return undefined;
+  };
   /** The value whose opening quote is at `from` on line `at`, and the line it ends on, where a quote closes it. */
   const closed = (at: number, from: number, quote: keyof typeof UNESCAPED) => {
     const opening = lines[at] as string;
     let end = unescapedAt(opening, quote, from + 1);
-    const last = end >= 0 ? at : (nextHolding[quote][at + 1] as number);
-    if (last < 0) return undefined;
+    let last = end >= 0 ? at : (nextHolding[quote][at + 1] as number);
+    if (last >= 0 && last !== at) end = unescapedAt(lines[last] as string, quote);
+    if (last < 0 || !endsLine(last, end)) {
+      const escaped = escapedClosing(at, from, quote, last, end);
+      if (!escaped) return undefined;
+      ({ last, end } = escaped);
+    }
     const closing = lines[last] as string;
-    if (last !== at) end = unescapedAt(closing, quote);
-    if (!/^\s*(#.*)?$/.test(closing.slice(end + 1))) return undefined;
     const value =
       last === at
         ? opening.slice(from + 1, end)

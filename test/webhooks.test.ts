@@ -2652,6 +2652,26 @@ describe("what agents see", () => {
     ]);
   });
 
+  test("lines of key=value end a quoted value at a quote after a backslash that a comment follows, as dotenv does, where no later quote may", async () => {
+    const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
+    const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
+    // Windows folders, one a line, the last ending in a backslash: its quote closes the value, the next line's cannot.
+    const lines = [
+      "event=backup.finished",
+      String.raw`FOLDERS="C:\shop\data`,
+      String.raw`D:\backups\shop\" # the NAS share`,
+      'NOTE="nightly" # cron',
+      "HOST=db1",
+    ];
+    expect((await post("forms", lines.join("\n"), { "content-type": "text/plain" })).status).toBe(200);
+    const listed = (await session.call("events_list", { source: "forms", limit: 1 })).structuredContent as {
+      events: { type: string; gist: string }[];
+    };
+    expect(listed.events.map((e) => [e.type, e.gist])).toEqual([
+      ["backup.finished", String.raw`{"FOLDERS":"C:\\shop\\data\nD:\\backups\\shop\\","NOTE":"nightly","HOST":"db1"}`],
+    ]);
+  });
+
   test("a text with an = that no form sender writes, as a link, base64 or a JSON cut short, has its text as its gist", async () => {
     const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
     const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
