@@ -1525,7 +1525,7 @@ describe("a source whose sender signs with another secret than waiter's", () => 
     expect(lines.filter((line) => line.includes("webhook relay: no delivery verified since"))).toEqual([
       expect.stringContaining("its secret was likely changed at the sender and not in waiter"),
     ]);
-    expect((await store.counters()).relay).toMatchObject({ "rejected:signature mismatch": 3 });
+    expect((await store.counters()).relay).toMatchObject({ "rejected:signature mismatch, with Slack's headers": 3 });
   });
 
   test("a WooCommerce source is told to set its webhook back to Active only once waiter holds its secret: one more failure disables it again", async () => {

@@ -1370,6 +1370,42 @@ describe("the listener", () => {
       });
   });
 
+  test("Slack's deliveries at a source set to X-Slack-Signature with another secret are told at once that only a none source takes them", async () => {
+    const sources = {
+      slack: { scheme: "hmac-sha256", secretEnv: "SLACK_SIGNING_SECRET", header: "X-Slack-Signature", prefix: "v0=" },
+    };
+    const session = await inProcess({
+      WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-slack-other-secret-")),
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify(sources),
+      SLACK_SIGNING_SECRET: "the-app-client-secret-0123",
+    });
+    const body = JSON.stringify({
+      type: "event_callback",
+      api_app_id: "A1",
+      event_id: "Ev2",
+      event: { type: "message" },
+    });
+    // Slack signs with the app's Signing Secret, which SLACK_SIGNING_SECRET does not hold.
+    const timestamp = String(Math.floor(clock.now() / 1000));
+    const signature = createHmac("sha256", "slack-signing-secret-0123").update(`v0:${timestamp}:${body}`).digest("hex");
+    expect(
+      await post("slack", body, { "x-slack-request-timestamp": timestamp, "x-slack-signature": `v0=${signature}` }),
+    ).toEqual({ status: 401, body: { error: "signature mismatch" } });
+    const both =
+      "its sender is Slack or a relay that passes Slack's headers on: if Slack, Slack signs a timestamp with the body, as no signed scheme here checks: only a source of scheme none takes its deliveries, for local trials on a loopback address with no public URL (docs/webhooks.md#configuring-sources), whatever secret this one holds; if a relay that signs the body alone, SLACK_SIGNING_SECRET does not hold the secret its sender signs with";
+    await expect
+      .poll(async () => (await session.call("webhooks_sources", { source: "slack" })).structuredContent)
+      .toMatchObject({
+        sources: [{ rejected: [{ reason: "signature mismatch, with Slack's headers", count: 1 }] }],
+        note: expect.stringContaining(
+          `slack's signature mismatch, with Slack's headers: if every delivery of this source is refused so, ${both}`,
+        ),
+      });
+    expect(session.stderr()).toContain(
+      `webhook slack rejected from 127.0.0.1: signature mismatch, with Slack's headers: if every delivery of this source is refused so, ${both}`,
+    );
+  });
+
   test("Microsoft Graph's validation and Slack's URL verification at one unsigned source are each logged", async () => {
     const sources = { ...SOURCES, hooks: { scheme: "none", allowUnsigned: true } };
     const session = await inProcess({

@@ -15,6 +15,7 @@ import {
   NOT_SENT_AGAIN,
   noneOnlyCause,
   notSentAgain,
+  SLACK_HEADERS_MISMATCH,
   SLACK_SIGNED,
   SMALL_DELIVERIES,
   signedAsSlack,
@@ -457,13 +458,18 @@ export function mountDeliveries(
   ) => {
     if (verdict.kind === "reject") {
       const noneOnly = takenByNoneOnly(req, source, verdict.reason);
+      // Slack's headers with a signature the source's secret makes neither way: Slack's with another secret, or a relay's.
+      const slackOrRelay =
+        !noneOnly && isMismatch(verdict.reason) && Buffer.isBuffer(req.body) && signedAsSlack(req.headers, req.body)
+          ? SLACK_HEADERS_MISMATCH
+          : undefined;
       refuse(req, res, {
         status: 401,
-        reason: noneOnly ?? verdict.reason,
+        reason: noneOnly ?? slackOrRelay ?? verdict.reason,
         error: verdict.reason,
         said: noneOnly
           ? `${verdict.reason}: it is ${noneOnly}, and ${noneOnlyCause(noneOnly)}`
-          : withCause(verdict, source),
+          : withCause({ ...verdict, reason: slackOrRelay ?? verdict.reason }, source),
         source,
       });
       if (isMismatch(verdict.reason) && !noneOnly) secrets.mismatched(source, receivedAt, verdict.reason);

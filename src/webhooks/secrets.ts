@@ -1,6 +1,6 @@
 import type { Log } from "../log.js";
 import { HOUR_MS, lessAgoThan } from "../time.js";
-import { GITHUB_REDELIVERY, noneOnlyCause } from "./senders.js";
+import { GITHUB_REDELIVERY, noneOnlyCause, SLACK_HEADERS_MISMATCH, SLACK_SIGNED } from "./senders.js";
 import type { WebhookSource } from "./settings.js";
 import { MERCHANT_MISMATCH, STORE_CONNECTION } from "./verifiers/comgate.js";
 import {
@@ -36,6 +36,11 @@ export function withCause({ reason, detail }: Extract<Verdict, { kind: "reject" 
 export function refusalCause(reason: string, source: WebhookSource): string | undefined {
   const noneOnly = noneOnlyCause(reason);
   if (noneOnly) return noneOnly;
+  // Slack's own deliveries need a none source whatever the secret: said now, not once the secret is mended.
+  if (reason === SLACK_HEADERS_MISMATCH) {
+    const relay = secretNotHeld(source, "signature mismatch");
+    return `its sender is Slack or a relay that passes Slack's headers on: if Slack, ${noneOnlyCause(SLACK_SIGNED)}, whatever secret this one holds${relay ? `; if a relay that signs the body alone, ${relay}` : ""}`;
+  }
   // Stripe stamps each attempt as it sends it, retries too, and only one stamped behind is stale.
   if (reason === STALE_TIMESTAMP && source.scheme === "stripe") {
     return "this machine's clock may be ahead (check NTP): Stripe stamps each attempt as it sends it";

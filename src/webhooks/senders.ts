@@ -45,6 +45,14 @@ export function handshakeRefused(sender: string): string | undefined {
 export const SLACK_SIGNED = "Slack's signed delivery";
 
 /**
+ * What a signed source's signature mismatch is counted under where the request carries Slack's
+ * signature and timestamp but the source's secret makes its signature neither Slack's way nor over
+ * the body alone: Slack's, signed with another secret, which no secret makes the source take, or a
+ * relay's that passes Slack's headers on and signs the body with a secret waiter does not hold.
+ */
+export const SLACK_HEADERS_MISMATCH = "signature mismatch, with Slack's headers";
+
+/**
  * Whether a request carries Slack's signature (X-Slack-Signature: v0=…) and the timestamp it covers;
  * given `secrets`, whether that signature is Slack's over v0:<timestamp>:<body> with one of them.
  */
