@@ -854,6 +854,40 @@ describe("the listener", () => {
     expect((await health()).store.events).toBe(before);
   });
 
+  test("WooCommerce's ping at a source of another scheme is named, with the source that answers it, not a header to set", async () => {
+    const sources = {
+      woo: {
+        scheme: "hmac-sha256",
+        secretEnv: "WOO_WEBHOOK_SECRET",
+        header: "X-WC-Webhook-Signature",
+        encoding: "base64",
+      },
+    };
+    const session = await inProcess({
+      WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-woo-ping-")),
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify(sources),
+    });
+    // As WooCommerce posts it when a webhook is made active: unsigned, whatever its secret.
+    const ping = await post("woo", "webhook_id=12", {
+      "content-type": "application/x-www-form-urlencoded",
+      "user-agent": "WooCommerce/9.4.2 Hookshot (WordPress/6.7.1)",
+    });
+    expect(ping.status).toBe(401);
+    const cause =
+      "WooCommerce signs none of its pings (the webhook_id=… it posts when a webhook is made active, and shows as failed unless answered 200): a source of scheme woocommerce answers them, and checks its deliveries as WooCommerce signs them; give the webhook that source's url";
+    expect(session.stderr()).toContain(
+      `webhook woo rejected from 127.0.0.1: missing X-WC-Webhook-Signature header: it is WooCommerce's ping, and ${cause}\n`,
+    );
+    await expect
+      .poll(async () => (await session.call("webhooks_sources", { source: "woo" })).structuredContent)
+      .toMatchObject({
+        sources: [{ rejected: [{ reason: "WooCommerce's ping", count: 1 }] }],
+        note: expect.stringContaining(
+          `woo's WooCommerce's ping: if every delivery of this source is refused so, ${cause}.`,
+        ),
+      });
+  });
+
   test("the delivery ID WooCommerce's log shows finds the event its delivery was stored as", async () => {
     const session = await inProcess({ WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-woo-delivery-")) });
     const body = JSON.stringify({ id: 1043, status: "processing", date_modified_gmt: "2026-11-27T10:00:00" });

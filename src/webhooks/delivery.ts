@@ -9,16 +9,16 @@ import { type Log, type Throttled, throttled } from "../log.js";
 import { meantKey, quote, withEscapes } from "../shown.js";
 import { clock } from "../time.js";
 import { awaitingContinue, clientOf, closeOnceRead, HeldBodies, type ListenerTimeouts, watchBody } from "./limits.js";
-import { isMismatch, secretWatch, withCause } from "./secrets.js";
+import { isMismatch, refusalCause, secretWatch, withCause } from "./secrets.js";
 import {
   handshakeRefused,
   NOT_SENT_AGAIN,
-  noneOnlyCause,
   notSentAgain,
   SLACK_HEADERS_MISMATCH,
   SLACK_SIGNED,
   SMALL_DELIVERIES,
   signedAsSlack,
+  WOOCOMMERCE_PING,
 } from "./senders.js";
 import {
   deliveredBy,
@@ -37,6 +37,7 @@ import {
   type Verdict,
   type Verifier,
 } from "./verifiers/index.js";
+import { isWooCommercePing } from "./verifiers/woocommerce.js";
 
 /** Headers that carry a signature: checked, never stored. */
 const SIGNATURE_HEADERS = new Set([
@@ -458,6 +459,12 @@ export function mountDeliveries(
   ) => {
     if (verdict.kind === "reject") {
       const noneOnly = takenByNoneOnly(req, source, verdict.reason);
+      // WooCommerce's ping at a source of another scheme, which refuses it as any request unsigned.
+      const wooPing =
+        !noneOnly && source.scheme !== "woocommerce" && Buffer.isBuffer(req.body) && isWooCommercePing(req.body)
+          ? WOOCOMMERCE_PING
+          : undefined;
+      const named = noneOnly ?? wooPing;
       // Slack's headers with a signature the source's secret makes neither way: Slack's with another secret, or a relay's.
       const slackOrRelay =
         !noneOnly && isMismatch(verdict.reason) && Buffer.isBuffer(req.body) && signedAsSlack(req.headers, req.body)
@@ -465,11 +472,12 @@ export function mountDeliveries(
           : undefined;
       refuse(req, res, {
         status: 401,
-        reason: noneOnly ?? slackOrRelay ?? verdict.reason,
+        reason: named ?? slackOrRelay ?? verdict.reason,
         error: verdict.reason,
-        said: noneOnly
-          ? `${verdict.reason}: it is ${noneOnly}, and ${noneOnlyCause(noneOnly)}`
-          : withCause({ ...verdict, reason: slackOrRelay ?? verdict.reason }, source),
+        said:
+          named !== undefined
+            ? `${verdict.reason}: it is ${named}, and ${refusalCause(named, source)}`
+            : withCause({ ...verdict, reason: slackOrRelay ?? verdict.reason }, source),
         source,
       });
       if (isMismatch(verdict.reason) && !noneOnly) secrets.mismatched(source, receivedAt, verdict.reason);

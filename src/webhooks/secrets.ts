@@ -1,6 +1,6 @@
 import type { Log } from "../log.js";
 import { HOUR_MS, lessAgoThan } from "../time.js";
-import { GITHUB_REDELIVERY, noneOnlyCause, SLACK_HEADERS_MISMATCH, SLACK_SIGNED } from "./senders.js";
+import { GITHUB_REDELIVERY, noneOnlyCause, SLACK_HEADERS_MISMATCH, SLACK_SIGNED, WOOCOMMERCE_PING } from "./senders.js";
 import type { WebhookSource } from "./settings.js";
 import { MERCHANT_MISMATCH, STORE_CONNECTION } from "./verifiers/comgate.js";
 import {
@@ -36,6 +36,9 @@ export function withCause({ reason, detail }: Extract<Verdict, { kind: "reject" 
 export function refusalCause(reason: string, source: WebhookSource): string | undefined {
   const noneOnly = noneOnlyCause(reason);
   if (noneOnly) return noneOnly;
+  if (reason === WOOCOMMERCE_PING) {
+    return "WooCommerce signs none of its pings (the webhook_id=… it posts when a webhook is made active, and shows as failed unless answered 200): a source of scheme woocommerce answers them, and checks its deliveries as WooCommerce signs them; give the webhook that source's url";
+  }
   // Slack's own deliveries need a none source whatever the secret: said now, not once the secret is mended.
   if (reason === SLACK_HEADERS_MISMATCH) {
     const relay = secretNotHeld(source, "signature mismatch");

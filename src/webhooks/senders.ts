@@ -82,6 +82,12 @@ export function noneOnlyCause(reason: string): string | undefined {
 }
 
 /**
+ * What a refusal of WooCommerce's ping (isWooCommercePing) at a source of another scheme is counted
+ * under: WooCommerce signs none, and shows the webhook's activation as failed unless it gets 200.
+ */
+export const WOOCOMMERCE_PING = "WooCommerce's ping";
+
+/**
  * Where and until when a GitHub delivery can be redelivered: GitHub.com lists a webhook's
  * deliveries, and redelivers them, for 3 days; GitHub Enterprise Server for 7.
  */

@@ -25,6 +25,11 @@ import {
  * generated, until the webhook is saved again: one copied as generated or as typed verifies after
  * that too.
  */
+/** Whether a body is the unsigned ping WooCommerce posts when a webhook is made active: `webhook_id=<its id>`. */
+export function isWooCommercePing(body: Buffer): boolean {
+  return /^webhook_id=\d+$/.test(body.toString("utf8").trim());
+}
+
 export function woocommerce(secrets: readonly string[]) {
   const keys = [
     ...new Set(
@@ -37,7 +42,7 @@ export function woocommerce(secrets: readonly string[]) {
     const signature = headerOnce(headers, "X-WC-Webhook-Signature");
     if (typeof signature === "object") return signature;
     if (!signature) {
-      return /^webhook_id=\d+$/.test(body.toString("utf8").trim())
+      return isWooCommercePing(body)
         ? { kind: "ping", sender: "WooCommerce" }
         : missingHeader("X-WC-Webhook-Signature");
     }
