@@ -135,8 +135,9 @@ export function envLines(payload: string): [string, string][] | undefined {
       continue;
     }
     // A comment ends it where a blank comes before its #: dotenv ends it at any #, which would cut a link's #fragment.
-    const comment = trimmed.search(/\s#/);
-    const bare = comment < 0 ? trimmed : trimmed.slice(0, comment).trimEnd();
+    // The blanks after its = count: a value that is only a comment (`NOTE= # none yet`) is empty.
+    const comment = value.search(/\s#/);
+    const bare = comment < 0 ? trimmed : value.slice(0, comment).trim();
     entries.push([name, /^(["'`])(.*)\1$/.exec(bare)?.[2] ?? bare]);
   }
   return entries.length > 1 ? entries : undefined;

@@ -2690,6 +2690,19 @@ describe("what agents see", () => {
     ]);
   });
 
+  test("lines of key=value read a value that is only a comment after a blank as empty, as dotenv does", async () => {
+    const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
+    const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
+    const lines = ["event=order.paid", "ORDER_ID=ORD-1042", "NOTE= # none yet", "COUPON=\t# none"];
+    expect((await post("forms", lines.join("\n"), { "content-type": "text/plain" })).status).toBe(200);
+    const listed = (await session.call("events_list", { source: "forms", limit: 1 })).structuredContent as {
+      events: { type: string; gist: string }[];
+    };
+    expect(listed.events.map((e) => [e.type, e.gist])).toEqual([
+      ["order.paid", '{"ORDER_ID":"ORD-1042","NOTE":"","COUPON":""}'],
+    ]);
+  });
+
   test("lines of key=value ended by a lone CR, as classic Mac OS editors end them, read as dotenv reads them", async () => {
     const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
     const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
