@@ -62,7 +62,8 @@ function unescapedAt(text: string, quote: keyof typeof UNESCAPED, from = 0): num
  * or a `#` comment follows it on its line, or else at the last quote before it after a backslash that
  * only those follow; else that quote is the value's own character, its value
  * is the rest of its line (bare of a quote each end), and the lines after are fields still. A bare
- * value ends where a blank and a `#` begin a comment.
+ * value ends where a blank and a `#` begin a comment. A value that opens with a double quote has
+ * its `\n` and `\r` read as line breaks.
  * Undefined for a body of another kind (a sentence, a log of lines with an = in some).
  */
 export function envLines(payload: string): [string, string][] | undefined {
@@ -129,8 +130,10 @@ export function envLines(payload: string): [string, string][] | undefined {
       quote !== undefined && Object.hasOwn(UNESCAPED, quote)
         ? closed(at, text.length - value.trimStart().length, quote as keyof typeof UNESCAPED)
         : undefined;
+    // As dotenv, a value that opens with a double quote has its \n and \r as the line breaks they stand for.
+    const escapesRead = (read: string) => (quote === '"' ? read.replace(/\\n/g, "\n").replace(/\\r/g, "\r") : read);
     if (quoted) {
-      entries.push([name, quoted.value]);
+      entries.push([name, escapesRead(quoted.value)]);
       at = quoted.last;
       continue;
     }
@@ -138,7 +141,7 @@ export function envLines(payload: string): [string, string][] | undefined {
     // The blanks after its = count: a value that is only a comment (`NOTE= # none yet`) is empty.
     const comment = value.search(/\s#/);
     const bare = comment < 0 ? trimmed : value.slice(0, comment).trim();
-    entries.push([name, /^(["'`])(.*)\1$/.exec(bare)?.[2] ?? bare]);
+    entries.push([name, escapesRead(/^(["'`])(.*)\1$/.exec(bare)?.[2] ?? bare)]);
   }
   return entries.length > 1 ? entries : undefined;
 }

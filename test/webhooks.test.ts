@@ -2703,6 +2703,19 @@ describe("what agents see", () => {
     ]);
   });
 
+  test("lines of key=value read \\n in a double-quoted value as a line break, as dotenv does, and keep it in a single-quoted one", async () => {
+    const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
+    const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
+    const lines = ["event=order.shipped", String.raw`MESSAGE="Shipped\nTracking: 1Z999"`, String.raw`PATTERN='^\n$'`];
+    expect((await post("forms", lines.join("\n"), { "content-type": "text/plain" })).status).toBe(200);
+    const listed = (await session.call("events_list", { source: "forms", limit: 1 })).structuredContent as {
+      events: { type: string; gist: string }[];
+    };
+    expect(listed.events.map((e) => [e.type, e.gist])).toEqual([
+      ["order.shipped", String.raw`{"MESSAGE":"Shipped\nTracking: 1Z999","PATTERN":"^\\n$"}`],
+    ]);
+  });
+
   test("lines of key=value ended by a lone CR, as classic Mac OS editors end them, read as dotenv reads them", async () => {
     const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
     const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
