@@ -846,6 +846,52 @@ describe("the listener", () => {
     );
   });
 
+  test("GitHub's ping and Shopify's test notification at hmac-sha256 sources set to their headers are pings, not events", async () => {
+    const sources = {
+      hub: {
+        scheme: "hmac-sha256",
+        secretEnv: "GITHUB_WEBHOOK_SECRET",
+        header: "X-Hub-Signature-256",
+        prefix: "sha256=",
+      },
+      admin: {
+        scheme: "hmac-sha256",
+        secretEnv: "SHOPIFY_WEBHOOK_SECRET",
+        header: "X-Shopify-Hmac-Sha256",
+        encoding: "base64",
+        typeHeader: "X-Shopify-Topic",
+      },
+    };
+    const session = await inProcess({
+      WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-generic-pings-")),
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify(sources),
+    });
+    const zen = JSON.stringify({ zen: "Design for failure.", hook_id: 1 });
+    const hub = createHmac("sha256", SECRETS.GITHUB_WEBHOOK_SECRET).update(zen).digest("hex");
+    const ping = { "x-hub-signature-256": `sha256=${hub}`, "x-github-event": "ping", "x-github-delivery": "d-ping-1" };
+    expect(await post("hub", zen, ping)).toEqual({ status: 200, body: { ok: true } });
+    const order = readFileSync(join(import.meta.dirname, "fakes/samples/shopify-webhook-orders-paid-TRIMMED.json"));
+    const test = {
+      "x-shopify-hmac-sha256": createHmac("sha256", SECRETS.SHOPIFY_WEBHOOK_SECRET).update(order).digest("base64"),
+      "x-shopify-topic": "orders/paid",
+      "x-shopify-test": "true",
+    };
+    expect(await post("admin", order, test)).toEqual({ status: 200, body: { ok: true } });
+    await expect
+      .poll(async () => (await session.call("webhooks_sources", {})).structuredContent)
+      .toMatchObject({
+        sources: [
+          { name: "hub", accepted: 0, ping: 1 },
+          { name: "admin", accepted: 0, ping: 1 },
+        ],
+        store: { events: 0 },
+      });
+    expect(session.stderr()).toContain(
+      'webhook hub ping, delivery "d-ping-1": GitHub\'s test delivery, verified, not stored',
+    );
+    expect(session.stderr()).toContain("webhook admin ping: Shopify's test delivery, verified, not stored");
+  });
+
   test("WooCommerce's creation ping gets 200 and is not an event", async () => {
     await inProcess();
     const before = (await health()).store.events;

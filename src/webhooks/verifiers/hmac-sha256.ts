@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from "node:http";
 import {
   bodyDigest,
   type Delivery,
@@ -33,8 +34,31 @@ export function hmacSha256(secrets: readonly string[], options: HmacOptions) {
     // its setup to mend, not its secret.
     if (!isDigest(received, options.encoding)) return reject(malformedHeader(options.header));
     if (!signedWithAny([received], secrets, options.encoding, body)) return reject("signature mismatch");
-    return identify({ headers, body }, options, true);
+    return testDelivery(headers) ?? identify({ headers, body }, options, true);
   };
+}
+
+/**
+ * A sender's test delivery, signed as its deliveries are, where a source of this scheme takes that
+ * sender's (GitHub's sha256= hex, Shopify's base64): GitHub's ping and Shopify's test notification,
+ * whose sample order would pass for an order of the shop. No event, as at their own scheme's source.
+ */
+function testDelivery(headers: IncomingHttpHeaders): Verdict | undefined {
+  const differing: string[] = [];
+  const ping = (sender: string, id: string | undefined): Verdict => ({
+    kind: "ping",
+    sender,
+    signed: true,
+    ...(id ? { id } : {}),
+    ...(differing.length > 0 ? { differing } : {}),
+  });
+  if (unsignedHeader(headers, differing, "X-GitHub-Event") === "ping") {
+    return ping("GitHub", unsignedHeader(headers, differing, "X-GitHub-Delivery"));
+  }
+  if (unsignedHeader(headers, differing, "Shopify-Test", "X-Shopify-Test")?.toLowerCase() === "true") {
+    return ping("Shopify", unsignedHeader(headers, differing, "Shopify-Webhook-Id", "X-Shopify-Webhook-Id"));
+  }
+  return undefined;
 }
 
 /**
