@@ -3189,6 +3189,50 @@ test("a refused Stripe, Shopify or Standard Webhooks delivery is logged with the
   ]);
 });
 
+test("a refused Stripe event of test mode is logged as one, whose destination signs with a secret other than the live one's", async () => {
+  const lines: string[] = [];
+  const { url } = await start(
+    {
+      PAY_SECRET: "whsec_the-live-endpoint-secret",
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ pay: { scheme: "stripe", secretEnv: "PAY_SECRET" } }),
+    },
+    {},
+    new Log("info", (line) => lines.push(line)),
+  );
+  const send = async (instant: string, livemode: boolean) => {
+    setClock(instant);
+    const t = Math.floor(clock.now() / 1000);
+    const event = JSON.stringify({
+      id: "evt_1NG8Du2eZvKYlo2CUI79vXWy",
+      object: "event",
+      livemode,
+      type: "invoice.paid",
+    });
+    // Signed by a test-mode destination with its own secret.
+    const v1 = createHmac("sha256", "whsec_the-test-mode-endpoint-secret").update(`${t}.${event}`).digest("hex");
+    const response = await request(`${url}/webhooks/pay`, {
+      method: "POST",
+      body: event,
+      headers: { "content-type": "application/json", "stripe-signature": `t=${t},v1=${v1}` },
+    });
+    await response.body.dump();
+    return response.statusCode;
+  };
+  try {
+    expect(await send("2026-11-30T08:00:00Z", false)).toBe(401);
+    // A minute on, as the log says a refusal of one reason from one address a line a minute.
+    expect(await send("2026-11-30T08:01:01Z", true)).toBe(401);
+  } finally {
+    setClock();
+  }
+  expect(lines.filter((line) => line.includes("webhook pay rejected"))).toEqual([
+    expect.stringMatching(
+      /signature mismatch: .*; it claims to be event "evt_1NG8Du2eZvKYlo2CUI79vXWy", of test mode or a sandbox \(livemode false\), whose destination signs with a secret of its own, not the live one's\n$/,
+    ),
+    expect.stringMatching(/signature mismatch: .*; it claims to be event "evt_1NG8Du2eZvKYlo2CUI79vXWy"\n$/),
+  ]);
+});
+
 test("a refused delivery of a source with an idHeader is logged with the id that header claims, as the other senders' are", async () => {
   const lines: string[] = [];
   const { url } = await start(

@@ -130,9 +130,13 @@ const CLAIMED_IN: Partial<Record<WebhookSource["scheme"], string[]>> = {
  */
 const STRIPE_EVENT_ID = /^\s*\{\s*"id"\s*:\s*"([^"\\]+)"/;
 
+/** A Stripe event of test mode, or of a sandbox, by its `livemode` (its object's is alike): found, not parsed. */
+const STRIPE_TEST_MODE = /"livemode"\s*:\s*false\b/;
+
 /**
  * The delivery a refused request claims to be, unverified, by the id its sender's dashboard lists
- * it under, where `notSentAgain` does not name it: Stripe's event id, in the body once read, else
+ * it under, where `notSentAgain` does not name it: Stripe's event id, in the body once read (and
+ * whether it is of test mode), else
  * the header `CLAIMED_IN` names.
  */
 export function claimedDelivery(
@@ -140,8 +144,14 @@ export function claimedDelivery(
   source: WebhookSource | undefined,
 ): string | undefined {
   if (source?.scheme === "stripe") {
-    const id = Buffer.isBuffer(req.body) ? STRIPE_EVENT_ID.exec(req.body.toString("utf8", 0, 512))?.[1] : undefined;
-    return id === undefined ? undefined : `it claims to be event ${quote(id)}`;
+    const body = Buffer.isBuffer(req.body) ? req.body : undefined;
+    const id = body && STRIPE_EVENT_ID.exec(body.toString("utf8", 0, 512))?.[1];
+    if (!body || id === undefined) return undefined;
+    // The live endpoint's secret is the one most often held: a test one's differs.
+    const test = STRIPE_TEST_MODE.test(body.toString("utf8"))
+      ? ", of test mode or a sandbox (livemode false), whose destination signs with a secret of its own, not the live one's"
+      : "";
+    return `it claims to be event ${quote(id)}${test}`;
   }
   const names =
     source && (CLAIMED_IN[source.scheme] ?? ("idHeader" in source && source.idHeader ? [source.idHeader] : undefined));
