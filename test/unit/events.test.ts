@@ -368,6 +368,20 @@ test("events_wait whose store failed a moment says what failed, not that it time
   expect(text(result)).toContain("the event store is busy");
 });
 
+test("events_wait on nothing to come answers as the time asked (30 s unless given) runs out, not before nor long after", async () => {
+  const { call } = await served();
+  for (const timeout_s of [undefined, 2]) {
+    const { result, waitedMs } = await onMovedTimers(async () => {
+      const from = clock.now();
+      const result = await call("events_wait", timeout_s === undefined ? {} : { timeout_s });
+      return { result, waitedMs: clock.now() - from };
+    });
+    expect(result.structuredContent, `timeout_s ${timeout_s}`).toMatchObject({ timed_out: true });
+    expect(waitedMs, `timeout_s ${timeout_s}`).toBeGreaterThanOrEqual((timeout_s ?? 30) * 1000);
+    expect(waitedMs, `timeout_s ${timeout_s}`).toBeLessThan((timeout_s ?? 30) * 1000 + 500);
+  }
+});
+
 test("events_wait that timed out says so, though a look under way as it ended failed after", async () => {
   const { store, call } = await served();
   const firstAfter = store.firstAfter.bind(store);
