@@ -3121,7 +3121,7 @@ test("events_wait says events it never saw were dropped when retention drops the
         addTrial(other, `updated again ${from}`, "{}", "order.updated"),
       ]),
     );
-    const waiting = call("events_wait", { ...args, type: "order.paid", timeout_s: 1 });
+    const waiting = onMovedTimers(() => call("events_wait", { ...args, type: "order.paid", timeout_s: 1 }));
     await stored;
     expect((await waiting).structuredContent).toEqual({
       timed_out: true,
