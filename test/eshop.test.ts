@@ -6412,6 +6412,31 @@ describe("errors", () => {
     }
   });
 
+  test("a firewall that blocks the whole shop is not said in the log to block its report alone", async () => {
+    // Its 403 to the orders is no answer of the shop's: the call says the block, and the report's
+    // warning waits for an answer that shows the report alone refused.
+    const own = await start(shopEnv(woo));
+    const firewall = {
+      status: 403,
+      headers: { "content-type": "text/html" },
+      body: "<html><body>Access denied</body></html>",
+    };
+    try {
+      woo.shop.order(O.processing).status = "shipped";
+      woo.intercept = () => firewall;
+      setClock("2026-12-05T08:00:00Z");
+      const blocked = await own.call("eshop_orders_list", { status: ["shipped"] });
+      expect(text(blocked)).toMatch(
+        /^The shop's REST API refused the request with a page that is not WordPress's \(403\)/,
+      );
+      expect(own.stderr()).not.toMatch(/refused waiter the report of its order statuses/);
+    } finally {
+      woo.intercept = undefined;
+      setClock();
+      await own.close();
+    }
+  });
+
   test("a shop that failed whole and lists its products again is up: its report is asked at once, warning of none", async () => {
     const own = await start(shopEnv(woo));
     const reports = () => woo.count("/wp-json/wc/v3/reports/orders/totals");

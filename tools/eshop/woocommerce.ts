@@ -1210,9 +1210,11 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
         return answer;
       },
       (err: unknown) => {
-        // The shop's own refusal (an order it has not, a parameter it refuses), not something's in front of it.
+        // The shop's own refusal (an order it has not, a parameter it refuses), not something's in front
+        // of it: a 403 but WooCommerce's own is a firewall's, as the report's is taken.
         const status = err instanceof UpstreamError || err instanceof AdvisesTool ? err.status : undefined;
-        if (status !== undefined && status < 500 && !mayBeInFront(status)) shopAnswered();
+        const refusal = status !== undefined && status < 500 && !mayBeInFront(status);
+        if (refusal && (status !== 403 || err instanceof UserMayNot)) shopAnswered();
         else
           failingWhole =
             err instanceof UpstreamError &&
