@@ -2198,6 +2198,18 @@ describe("orders", () => {
     expect(text(result)).toContain("(coupon <b>vip</b> 0.00), fee <b>Rush</b> fee 0.00");
   });
 
+  test("a payment method's title reads as the shop shows it, an & its gateway's settings saved escaped as typed", async () => {
+    // A gateway's title is saved through wp_kses_post(), which writes a typed & as &amp;, and the
+    // order keeps it so; the admin shows it through esc_html(), the buyer's emails as HTML.
+    Object.assign(woo.shop.order(O.pending1999), { payment_method_title: "Bank &amp; card transfer" });
+    const got = await server.call("eshop_order_get", { id: O.pending1999 });
+    expect(data(got)).toMatchObject({ payment_method: "Bank & card transfer" });
+    expect(text(got)).toContain(", by Bank & card transfer");
+    const listed = await server.call("eshop_orders_list", { search: String(O.pending1999) });
+    const [summary] = data<{ orders: { id: number; payment_method?: string }[] }>(listed).orders;
+    expect(summary).toMatchObject({ id: O.pending1999, payment_method: "Bank & card transfer" });
+  });
+
   test("names read as the shop's pages show them: WooCommerce's HTML entities decoded, tags left out", async () => {
     // WooCommerce's own sample order, whose variation is "Ship Your Idea &ndash; Color: Black, Size: M Test";
     // a coupon code is kept encoded as WooCommerce's wc_sanitize_coupon_code() leaves it.

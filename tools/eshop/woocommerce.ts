@@ -289,8 +289,10 @@ function toSummary(o: WooOrder): OrderSummary {
   const paid = uncollected ? undefined : utc(o.date_paid_gmt);
   // WooCommerce leaves the total as it was and lists the refunds beside it.
   const refunded = o.refunds?.length ? negated(sum(o.refunds.map((r) => r.total))) : "0";
-  // An order made over the REST API or in the admin may carry the method without its title ("").
-  const method = present(o.payment_method_title) ?? present(o.payment_method);
+  // An order made over the REST API or in the admin may carry the method without its title (""). The
+  // title is as its gateway's settings saved it (wp_kses_post(), a typed & as &amp;), which the admin
+  // shows through esc_html().
+  const method = present(o.payment_method_title && unescaped(o.payment_method_title)) ?? present(o.payment_method);
   return {
     id: o.id,
     number: o.number,
