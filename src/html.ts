@@ -2,8 +2,8 @@ import { decodeHTML, decodeHTMLStrict } from "entities";
 import { withoutInvisible } from "./shown.js";
 
 /**
- * Text a sender wrote as HTML, as its pages show it. WooCommerce gives product, item, fee,
- * shipping and coupon names as WordPress keeps titles, HTML: "Tom &amp; Jerry", "Hoodie
+ * Text a sender wrote as HTML, as its pages show it. WooCommerce gives product and item names as
+ * WordPress keeps titles, HTML: "Tom &amp; Jerry", "Hoodie
  * &ndash; Blue", a tag a shop put in. Tags are left out before entities are decoded, so
  * `&lt;b&gt;` stays as written; and the invisible characters entities can write in plain ASCII
  * (`&#xE0049;`, `&ZeroWidthSpace;`) after, as a page shows nothing of them and a model would read them.

@@ -1194,7 +1194,7 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
   /** The shop answered a request, were it with an error of its own: it is up. */
   const shopAnswered = () => {
     // Answered again after failing whole: a report that failed with it is asked again at once,
-    // its warning unsaid, as it may have come back with the orders.
+    // its warning unsaid, as it may have come back with the shop.
     if (failingWhole && reportsFailed && !reportsFailed.alone) {
       reportsFailed = undefined;
       reportsUnsaid = undefined;
