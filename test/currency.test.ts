@@ -1679,6 +1679,10 @@ describe("cross rates", () => {
       "2026 Q3",
       "3. čtvrtletí 2026",
       "3. Quartal 2026",
+      // As a sentence has it, a month too: "in", German "im", Czech "v".
+      "in Q3 2026",
+      "im 3. Quartal 2026",
+      "v 3. čtvrtletí 2026",
     ]) {
       expect(await refused(date), date).toBe(
         `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} is a quarter: send one of its days, 2026-07-01 to 2026-09-30`,
@@ -1709,8 +1713,12 @@ describe("cross rates", () => {
       "first half of 2026",
       "erstes Halbjahr 2026",
       "im ersten Halbjahr 2026",
+      "im 1. Halbjahr 2026",
       "první pololetí 2026",
       "v prvním pololetí 2026",
+      "v 1. pololetí 2026",
+      "in H1 2026",
+      "in the first half of 2026",
     ]) {
       expect(await refused(date), date).toBe(
         `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} is a half-year: send one of its days, 2026-01-01 to 2026-06-30`,
@@ -1729,6 +1737,7 @@ describe("cross rates", () => {
       // As German calendars number weeks (Kalenderwoche), and a week's number written without its zero.
       ["KW 10 2026", "2026-03-02", "2026-03-08"],
       ["KW10/2026", "2026-03-02", "2026-03-08"],
+      ["in KW 10 2026", "2026-03-02", "2026-03-08"],
       ["week 10, 2026", "2026-03-02", "2026-03-08"],
       ["2026-W1", "2025-12-29", "2026-01-04"],
       ["2026-W01", "2025-12-29", "2026-01-04"],

@@ -1192,11 +1192,13 @@ function ofMonthGiven(
   insteadOfLater: () => string,
   yearAlone: boolean,
 ): string | undefined {
+  // As a sentence has it: in November 2026, v listopadu 2026, im 1. Halbjahr 2026, in Q3 2026.
+  const within = /^(?:in|im|v|ve)\s+(.+)$/iu.exec(text)?.[1] ?? text;
   const span =
-    monthGiven(text) ??
-    quarterGiven(text) ??
-    halfGiven(text) ??
-    weekGiven(text) ??
+    monthGiven(within) ??
+    quarterGiven(within) ??
+    halfGiven(within) ??
+    weekGiven(within) ??
     (yearAlone ? yearGiven(text) : undefined);
   return span && `must be a date as YYYY-MM-DD: ${text} is ${daysOf(span, ofMonth, insteadOfLater)}`;
 }
@@ -1233,13 +1235,12 @@ function monthOfTwoDigitYear(text: string): { first: string; last: string; what:
 
 /** A month and its year, its first and last days (YYYY-MM-DD). */
 function monthGiven(text: string): { first: string; last: string; what: string } | undefined {
-  // Year first (2026-11), or last, after the month's number (11/2026, 11. 2026) or name (November 2026, listopad 2026,
-  // and as a sentence has it, in November 2026, v listopadu 2026, im November 2026).
+  // Year first (2026-11), or last, after the month's number (11/2026, 11. 2026) or name (November 2026, listopad 2026).
   // Without a separator too, as an accounting period is often written (202603).
   const [, yearFirst, numberAfter] =
     /^(\d{4})[-/](\d{1,2})$/.exec(text) ?? /^((?:19|20)\d{2})(\d{2})$/.exec(text) ?? [];
   const [, numberBefore, yearAfterNumber] = /^(\d{1,2})(?:[/-]|\.\s?)(\d{4})$/.exec(text) ?? [];
-  const [, name = "", yearAfterName] = /^(?:(?:in|im|v|ve)\s+)?(\p{L}{3,})(?:\.?,?\s+|-)(\d{4})$/iu.exec(text) ?? [];
+  const [, name = "", yearAfterName] = /^(\p{L}{3,})(?:\.?,?\s+|-)(\d{4})$/iu.exec(text) ?? [];
   const year = yearFirst ?? yearAfterNumber ?? yearAfterName;
   const number = numberAfter ?? numberBefore ?? String(monthNamed(name) ?? "");
   const month = year && number && `${year}-${number.padStart(2, "0")}`;
@@ -1282,7 +1283,7 @@ function halfGiven(text: string): { first: string; last: string; what: string } 
   const [, yearBefore, halfAfter] = /^(\d{4})[\s/-]*H([12])$/i.exec(text) ?? [];
   const [, ordinal = "", yearInWords] =
     /^(?:the\s+)?(first|second)\s+half\s+of\s+(\d{4})$/i.exec(text) ??
-    /^(?:(?:im|v|ve)\s+)?(erste[nms]?|zweite[nms]?|první|prvni|prvním|prvnim|druhé|druhe|druhém|druhem)\s+(?:halbjahr|pololetí|pololeti)\s+(\d{4})$/iu.exec(
+    /^(erste[nms]?|zweite[nms]?|první|prvni|prvním|prvnim|druhé|druhe|druhém|druhem)\s+(?:halbjahr|pololetí|pololeti)\s+(\d{4})$/iu.exec(
       text,
     ) ??
     [];
