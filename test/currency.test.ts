@@ -1719,12 +1719,21 @@ describe("cross rates", () => {
       "v 1. pololetí 2026",
       "in H1 2026",
       "in the first half of 2026",
+      // As German also says it, "half of the year".
+      "erste Jahreshälfte 2026",
+      "in der ersten Jahreshälfte 2026",
+      "1. Jahreshälfte 2026",
     ]) {
       expect(await refused(date), date).toBe(
         `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} is a half-year: send one of its days, 2026-01-01 to 2026-06-30`,
       );
     }
-    for (const date of ["zweites Halbjahr 2026", "druhé pololetí 2026", "druhe pololeti 2026"]) {
+    for (const date of [
+      "zweites Halbjahr 2026",
+      "zweite Jahreshälfte 2026",
+      "druhé pololetí 2026",
+      "druhe pololeti 2026",
+    ]) {
       expect(await refused(date), date).toBe(
         `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} is a half-year: send one of its days, 2026-07-01 to 2026-11-30`,
       );

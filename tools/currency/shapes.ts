@@ -1192,8 +1192,8 @@ function ofMonthGiven(
   insteadOfLater: () => string,
   yearAlone: boolean,
 ): string | undefined {
-  // As a sentence has it: in November 2026, v listopadu 2026, im 1. Halbjahr 2026, in Q3 2026.
-  const within = /^(?:in|im|v|ve)\s+(.+)$/iu.exec(text)?.[1] ?? text;
+  // As a sentence has it: in November 2026, v listopadu 2026, im 1. Halbjahr 2026, in der ersten Jahreshälfte 2026.
+  const within = /^(?:in(?:\s+der)?|im|v|ve)\s+(.+)$/iu.exec(text)?.[1] ?? text;
   const span =
     monthGiven(within) ??
     quarterGiven(within) ??
@@ -1274,16 +1274,19 @@ function quarterGiven(text: string): { first: string; last: string; what: string
 
 /**
  * A half-year and its year, its first and last days: as a report names it (H1 2026, 2026-H2, 1H26, first half of
- * 2026), or a Czech or German one (1. pololetí 2026, 2. Halbjahr 2026, první pololetí 2026, erstes Halbjahr 2026).
+ * 2026), or a Czech or German one (1. pololetí 2026, 2. Halbjahr 2026, první pololetí 2026, erstes Halbjahr 2026,
+ * erste Jahreshälfte 2026).
  * A year of two digits is read as a date's is.
  */
 function halfGiven(text: string): { first: string; last: string; what: string } | undefined {
   const [, afterH, beforeH, yearAfter] =
-    /^(?:H([12])|([12])\.?\s*(?:H|pololetí|pololeti|halbjahr))[\s/-]*['’]?(\d{4}|\d{2})$/iu.exec(text) ?? [];
+    /^(?:H([12])|([12])\.?\s*(?:H|pololetí|pololeti|halbjahr|jahreshälfte|jahreshaelfte))[\s/-]*['’]?(\d{4}|\d{2})$/iu.exec(
+      text,
+    ) ?? [];
   const [, yearBefore, halfAfter] = /^(\d{4})[\s/-]*H([12])$/i.exec(text) ?? [];
   const [, ordinal = "", yearInWords] =
     /^(?:the\s+)?(first|second)\s+half\s+of\s+(\d{4})$/i.exec(text) ??
-    /^(erste[nms]?|zweite[nms]?|první|prvni|prvním|prvnim|druhé|druhe|druhém|druhem)\s+(?:halbjahr|pololetí|pololeti)\s+(\d{4})$/iu.exec(
+    /^(erste[nms]?|zweite[nms]?|první|prvni|prvním|prvnim|druhé|druhe|druhém|druhem)\s+(?:halbjahr|jahreshälfte|jahreshaelfte|pololetí|pololeti)\s+(\d{4})$/iu.exec(
       text,
     ) ??
     [];
