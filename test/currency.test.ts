@@ -1323,6 +1323,20 @@ describe("cross rates", () => {
     }
   });
 
+  test('"ab dem", "seit dem", "nach dem" or "vor dem" before a history\'s start is said, and the date read without it', async () => {
+    const range = { base: "EUR", symbols: ["CZK"], source: "cnb", end: "2026-03-05" };
+    for (const [start, word, meaning] of [
+      ["ab dem 2. März 2026", "ab dem", 'German for "from"'],
+      ["seit dem 2. 3. 2026", "seit dem", 'German for "since" (from the day on)'],
+      ["nach dem 2. März 2026", "nach dem", 'German for "after" (from the day after on)'],
+      ["vor dem 2. März 2026", "vor dem", 'German for "before" (the day not included)'],
+    ] as const) {
+      expect(text(await server.call("currency_history", { ...range, start })), start).toBe(
+        `Invalid arguments for currency_history: start: must be a date as YYYY-MM-DD: ${start} begins with "${word}", ${meaning}, and is read without it: send 2026-03-02`,
+      );
+    }
+  });
+
   test("a range sent as one date that ends after today is told its later days have no rates yet", async () => {
     const refused = async (date: string) =>
       text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));

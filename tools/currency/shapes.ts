@@ -303,7 +303,8 @@ function notADate(
   const ago =
     countedBack(short) ?? lastWeekday(short) ?? sinceLastWeekday(short, ofMonth) ?? untilLastWeekday(short, ofMonth);
   if (ago) return ago;
-  const [, preposition = "", afterIt = ""] = /^(up\s+to|bis\s+zu[mr]?|\p{L}+)\s+(.*\d.*)$/iu.exec(short) ?? [];
+  const [, preposition = "", afterIt = ""] =
+    /^(up\s+to|bis\s+zu[mr]?|\p{L}+\s+dem|\p{L}+)\s+(.*\d.*)$/iu.exec(short) ?? [];
   const word = PREPOSITIONS.get(preposition.toLowerCase().replace(/\s+/, " "));
   let read: string | undefined;
   let restUnread = false;
@@ -874,6 +875,10 @@ const PREPOSITIONS = new Map<string, { meaning: string; weekday?: string }>(
     seit: { meaning: 'German for "since" (from the day on)' },
     nach: { meaning: 'German for "after" (from the day after on)' },
     vor: { meaning: 'German for "before" (the day not included)' },
+    "ab dem": { meaning: 'German for "from"' },
+    "seit dem": { meaning: 'German for "since" (from the day on)' },
+    "nach dem": { meaning: 'German for "after" (from the day after on)' },
+    "vor dem": { meaning: 'German for "before" (the day not included)' },
     před: { meaning: 'Czech for "before" (the day not included)' },
     pred: { meaning: 'Czech for "before" (the day not included)' },
     k: { meaning: 'Czech for "as of", as the rate of a day is asked for' },
