@@ -1308,9 +1308,10 @@ describe("cross rates", () => {
     }
   });
 
-  test('"up to", "through", "bis zum" or "bis zu" before a history\'s end is said, and the date read without it', async () => {
+  test('"to", "up to", "through", "bis zum" or "bis zu" before a history\'s end is said, and the date read without it', async () => {
     const range = { base: "EUR", symbols: ["CZK"], source: "cnb", start: "2026-03-02" };
     for (const [end, word, meaning] of [
+      ["to 3 March 2026", "to", 'English for "until" (the day included)'],
       ["up to 3 March 2026", "up to", 'English for "until" (the day included)'],
       ["through 3/3/2026", "through", 'English for "through" (the day included)'],
       ["thru 2026-03-03", "thru", 'English for "through" (the day included)'],
@@ -1641,6 +1642,7 @@ describe("cross rates", () => {
     for (const [end, language] of [
       ["until last Friday", undefined],
       ["till last Friday", undefined],
+      ["to last Friday", undefined],
       ["up to last Friday", undefined],
       ["through last Friday", undefined],
       ["bis letzten Freitag", "German"],

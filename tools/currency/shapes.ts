@@ -783,11 +783,11 @@ function sinceLastWeekday(text: string, ofMonth: MonthDay): string | undefined {
 }
 
 /**
- * For the days up to the last of a weekday, "until last Friday" ("till", "up to", "through last Friday"), German "bis letzten Freitag"
+ * For the days up to the last of a weekday, "until last Friday" ("till", "to", "up to", "through last Friday"), German "bis letzten Freitag"
  * ("bis zum letzten Freitag"), Czech "do minulého pátku": a range that ends that day and does not say its start.
  */
 function untilLastWeekday(text: string, ofMonth: MonthDay): string | undefined {
-  const [, rest = ""] = /^(?:until|till|up\s+to|through|thru|bis(?:\s+zum)?|do)\s+(.+)$/iu.exec(text) ?? [];
+  const [, rest = ""] = /^(?:until|till|to|up\s+to|through|thru|bis(?:\s+zum)?|do)\s+(.+)$/iu.exec(text) ?? [];
   const named = lastWeekdayOf(rest);
   if (!named) return undefined;
   const { last, weekBefore, weekday, language, today } = named;
@@ -865,6 +865,7 @@ const PREPOSITIONS = new Map<string, { meaning: string; weekday?: string }>(
     bis: { meaning: 'German for "until" (the day included)' },
     since: { meaning: 'English for "since" (from the day on)' },
     till: { meaning: 'English for "until" (the day included)' },
+    to: { meaning: 'English for "until" (the day included)' },
     "up to": { meaning: 'English for "until" (the day included)' },
     through: { meaning: 'English for "through" (the day included)' },
     thru: { meaning: 'English for "through" (the day included)' },
