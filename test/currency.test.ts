@@ -1581,6 +1581,8 @@ describe("cross rates", () => {
       ["from last Friday", undefined, undefined],
       ["seit letztem Freitag", "German", "since"],
       ["ab letztem Freitag", "German", "from"],
+      ["seit dem letzten Freitag", "German", "since"],
+      ["ab dem letzten Freitag", "German", "from"],
       ["od minulého pátku", "Czech", "since"],
       ["od minuleho patku", "Czech", "since"],
     ] as const) {

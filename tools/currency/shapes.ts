@@ -759,12 +759,12 @@ function lastWeekday(text: string): string | undefined {
 
 /**
  * For the days since the last of a weekday, "since last Friday" ("from last Friday"), German "seit letztem Freitag"
- * ("ab letztem Freitag"), Czech "od minulého pátku", and "since Friday", "seit Freitag" or "od pátku", the range from
- * that day to today in Prague and Frankfurt: its ends to send, or for one date, its first. "from Friday" and "ab
- * Freitag" are not read so: they are as often said of a Friday to come.
+ * ("ab letztem Freitag", "seit dem letzten Freitag"), Czech "od minulého pátku", and "since Friday", "seit Freitag" or
+ * "od pátku", the range from that day to today in Prague and Frankfurt: its ends to send, or for one date, its first.
+ * "from Friday" and "ab Freitag" are not read so: they are as often said of a Friday to come.
  */
 function sinceLastWeekday(text: string, ofMonth: MonthDay): string | undefined {
-  const [, since = "", rest = ""] = /^(since|from|seit|ab|od)\s+(.+)$/iu.exec(text) ?? [];
+  const [, since = "", rest = ""] = /^(since|from|seit|ab|od)\s+(?:dem\s+)?(.+)$/iu.exec(text) ?? [];
   const alone = { since: {}, seit: { language: "German" }, od: { language: "Czech" } }[since.toLowerCase()];
   const named = lastWeekdayOf(rest, alone);
   if (!named) return undefined;
