@@ -60,6 +60,7 @@ beforeEach(() => {
   proxy.refuse = undefined;
   proxy.refuseNext = [];
   proxy.hold = false;
+  proxy.slowMs = 0;
   proxy.portal = undefined;
 });
 
