@@ -3735,9 +3735,12 @@ describe("embedded in the stdio server", { timeout: BUILT_SERVER_MS }, () => {
     // The quarter second in which the arrivals' list changes are told is the test's to end, and the
     // one the notice at its end opens.
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
-    const [first, unheard] = [await add("first", start), await add("unheard", start)];
-    const second = await add("second", start + day);
+    let first: string;
+    let unheard: string;
+    let second: string;
     try {
+      [first, unheard] = [await add("first", start), await add("unheard", start)];
+      second = await add("second", start + day);
       await vi.advanceTimersByTimeAsync(500);
     } finally {
       vi.useRealTimers();
