@@ -6947,6 +6947,37 @@ describe("errors", () => {
     }
   });
 
+  test("a change the shop refuses with its own error once maintenance is over lets the reads held behind it go out at once", async () => {
+    // WordPress answering anything of its own (a 404 for an order it has not) is out of maintenance mode.
+    const fresh = await start(shopEnv(woo));
+    let maintenance = true;
+    try {
+      setClock("2026-12-05T21:40:00Z");
+      woo.intercept = () =>
+        maintenance
+          ? {
+              status: 503,
+              headers: { "content-type": "text/html; charset=utf-8", "retry-after": "600" },
+              body: '<!DOCTYPE html><html><head><title>Maintenance</title></head><body id="error-page"><div class="wp-die-message">Briefly unavailable for scheduled maintenance. Check back in a minute.</div></body></html>',
+            }
+          : undefined;
+      const refused = await fresh.call("eshop_order_get", { id: O.pending1999 });
+      expect(text(refused)).toMatch(
+        /^WordPress is in maintenance mode \(503: an update is under way\); try again in 60 s\.$/,
+      );
+      maintenance = false;
+      const missing = await fresh.call("eshop_order_add_note", { id: 999_999, note: "Called the buyer." });
+      expect(missing.isError).toBe(true);
+      expect(text(missing)).toMatch(/^The shop has no order 999999 \(404 /);
+      const again = await fresh.call("eshop_order_get", { id: O.pending1999 });
+      expect(again.isError, text(again)).toBeFalsy();
+    } finally {
+      woo.intercept = undefined;
+      setClock();
+      await fresh.close();
+    }
+  });
+
   test("a read WordPress's maintenance mode answered is asked again a minute later, as WordPress says, not five", async () => {
     // An update ends maintenance mode in seconds or a minute; its Retry-After is 600 s whatever it takes.
     const fresh = await start(shopEnv(woo));

@@ -1157,6 +1157,27 @@ describe("retries", () => {
     expect(await api.json(any, "/maintained/after", {}, call(3_000))).toMatchObject({ n: expect.any(Number) });
   });
 
+  test("a write the upstream refuses itself ends a 503's hold, as it is up, but not a 429's, which limits the rate", async () => {
+    setClock("2026-11-30T08:00:00Z");
+    const api = client({ maxRetries: 0 });
+    fake.queue.push({ status: 503, headers: { "retry-after": "300" } });
+    expect((await failure(api.json(any, "/maintained", {}, call(3_000)))).retryAfter).toBe(300);
+    fake.queue.push(json(404, '{"message":"no such order"}'));
+    expect((await failure(api.json(any, "/orders/9/notes", { method: "POST", body: "{}" }, call(3_000)))).status).toBe(
+      404,
+    );
+    expect(await api.json(any, "/maintained/after", {}, call(3_000))).toMatchObject({ n: expect.any(Number) });
+
+    fake.queue.push(json(429, '{"message":"slow down"}', { "retry-after": "300" }));
+    expect((await failure(api.json(any, "/limited", {}, call(3_000)))).retryAfter).toBe(300);
+    fake.queue.push(json(404, '{"message":"no such order"}'));
+    expect((await failure(api.json(any, "/orders/9/notes", { method: "POST", body: "{}" }, call(3_000)))).status).toBe(
+      404,
+    );
+    expect((await failure(api.json(any, "/limited/after", {}, call(3_000)))).retryAfter).toBe(300);
+    expect(fake.count("/limited/after")).toBe(0);
+  });
+
   test("a read sleeping out a hold goes out when a write the upstream takes ends it, or a newer wait asks less", async () => {
     setClock("2026-11-30T08:00:00Z");
     const api = client({ maxRetries: 0 });

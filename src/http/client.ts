@@ -6,7 +6,7 @@ import { AnswerCache } from "./cache.js";
 import { eitherSignal, throwIfMayNotSend, withDeadline } from "./deadline.js";
 import { describeFailure } from "./failures.js";
 import { sentDirectly, throughProxy } from "./proxy.js";
-import { deadlineRetry, longestHoldMs, retryAfterMs } from "./retry.js";
+import { answeredItself, deadlineRetry, longestHoldMs, retryAfterMs } from "./retry.js";
 import type { Call, ClientOptions, HttpClientOptions, HttpResponse, Outgoing } from "./types.js";
 import { type Carrier, Upstream, type UpstreamOptions } from "./upstream.js";
 import { errorAnswerTooLarge, type Progress, type Reached, StoppedAnswer, wholeAnswers } from "./whole.js";
@@ -390,8 +390,15 @@ export class HttpClient {
       });
       const held = asked && Math.min(asked, sent.holdsReadsMs?.({ status, text }) ?? asked);
       if (held) heard(status, headers, held, text);
-      // A write taken is the upstream answering again: the reads held meanwhile are asked at once.
-      else if (changes && status >= 200 && status < 300 && heldBefore()) this.#setWait(account);
+      // A write taken is the upstream answering again: the reads held meanwhile are asked at once. So
+      // is any answer of its own to one held by a 503 (a 404 for an order it has not: it is up), but
+      // not to one held by a 429, which limits the account's rate whatever the upstream answers.
+      else if (
+        changes &&
+        heldBefore() &&
+        ((status >= 200 && status < 300) || (answeredItself(status) && this.#waits.get(account)?.answer.status === 503))
+      )
+        this.#setWait(account);
       return { url, path, method, changes, status, headers, text, ...(held && held < asked ? { heldMs: held } : {}) };
     } catch (err) {
       throw describeFailure(err, upstream, sent, call, o, reached.written);

@@ -115,6 +115,13 @@ interface RetryError extends Error {
 export const longestHoldMs = (status: number) => (status === 503 ? 5 * 60_000 : DAY_MS);
 
 /**
+ * Whether an answer of `status` is the upstream's own, so that it is up: a 2xx, or a refusal of its
+ * own (a 404 for what it has not); not a 5xx or a 429, which a gateway, a firewall or a CDN in front
+ * may answer in its place.
+ */
+export const answeredItself = (status: number) => status < 500 && status !== 429;
+
+/**
  * Milliseconds the Retry-After of an answer with `headers` asks for (delta-seconds or an HTTP date),
  * if it says: 0 when it says now (0, a date past). Anything else, "1.5" too, says nothing. A date
  * is counted from the answer's own Date, by the clock that wrote both, where it has one (and its
