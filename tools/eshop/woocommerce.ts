@@ -15,6 +15,7 @@ import {
   signOnAsked,
   wordPressLogin,
 } from "../../src/http/failures.js";
+import { answeredItself } from "../../src/http/retry.js";
 import type { Call, ErrorMapper, HttpResponse } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
 import type { Log } from "../../src/log.js";
@@ -1215,9 +1216,9 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
         // The shop's own refusal (an order it has not, a parameter it refuses), not something's in front
         // of it: a 403 but WooCommerce's own is a firewall's, as the report's is taken.
         const status = err instanceof UpstreamError || err instanceof AdvisesTool ? err.status : undefined;
-        const refusal = status !== undefined && status < 500 && !mayBeInFront(status);
-        if (refusal && (status !== 403 || err instanceof UserMayNot)) shopAnswered();
-        else
+        if (status !== undefined && answeredItself(status) && (status !== 403 || err instanceof UserMayNot)) {
+          shopAnswered();
+        } else
           failingWhole =
             err instanceof UpstreamError &&
             !(err instanceof DeadlinePassed) &&
