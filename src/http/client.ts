@@ -97,7 +97,7 @@ export class HttpClient {
   /** When a request last went out or came back, by the wall clock. */
   #lastUsed = 0;
   readonly #options: ClientOptions;
-  /** Whether a request to a URL goes through the proxy, as throughProxy sends it. */
+  /** Whether a request to a URL goes through the proxy: throughProxy routes requests by it. */
   readonly #proxied: (url: URL) => boolean;
   readonly #carrier: Carrier;
   /**
@@ -165,7 +165,7 @@ export class HttpClient {
       };
       const agent = new Agent(agentOptions);
       const { dispatcher: routed, proxied } = o.proxy
-        ? throughProxy(undici, agent, agentOptions, o.proxy, o.connectTimeoutMs)
+        ? throughProxy(undici, agent, agentOptions, o.proxy, this.#proxied, o.connectTimeoutMs)
         : { dispatcher: agent, proxied: undefined };
       // An answer in a coding is decoded, error answers too (their words are read), and the
       // decoded bytes are held to the same limit as the bytes that came. undici warns, once per

@@ -167,8 +167,9 @@ export function unmatchedNoProxy(noProxy: string): string[] {
 }
 
 /**
- * What requests go out through: `direct` for the URLs sentDirectly takes, else undici's ProxyAgent,
- * given the proxy as waiter read it (never process.env), which tunnels through it.
+ * What requests go out through: undici's ProxyAgent for the URLs `goesThrough` takes (those that
+ * sentDirectly does not), given the proxy as waiter read it (never process.env), which tunnels
+ * through it; else `direct`.
  * Connections through it have `options`' limits and timeouts, the proxy's own too.
  */
 export function throughProxy(
@@ -176,6 +177,7 @@ export function throughProxy(
   direct: Agent,
   options: Agent.Options & Required<Pick<Agent.Options, "factory">>,
   proxy: HttpProxy,
+  goesThrough: (url: URL) => boolean,
   connectTimeoutMs: number,
 ): { dispatcher: Dispatcher; proxied: Dispatcher } {
   const { ProxyAgent, errors } = undici;
@@ -212,10 +214,9 @@ export function throughProxy(
       return pool;
     },
   });
-  const directly = sentDirectly(proxy.noProxy);
   const dispatcher = direct.compose(
     (dispatch) => (opts, handler) =>
-      directly(new URL(String(opts.origin))) ? dispatch(opts, handler) : proxied.dispatch(opts, handler),
+      goesThrough(new URL(String(opts.origin))) ? proxied.dispatch(opts, handler) : dispatch(opts, handler),
   );
   return { dispatcher, proxied };
 }
