@@ -2390,6 +2390,24 @@ describe("who may be told", () => {
     );
   });
 
+  test("a channel refused for its chats leaves the other channels' bot tokens read: one unset, or a token holding one, is said with it", () => {
+    const channels = {
+      ops: { type: "telegram", botTokenEnv: "BOT", chatIds: [1, "1"] },
+      team: { type: "telegram", botTokenEnv: "TEAM_BOT", chatIds: ["2"] },
+    };
+    const listed = "invalid setting WAITER_NOTIFY_CHANNELS at ops.chatIds: 1 is listed twice; list each once";
+    expect(() => load(channels, { BOT: BOT_TOKEN })).toThrow(
+      `The settings are refused for 2 reasons, each said here: (1) ${listed} (2) notification channel team: TEAM_BOT, which WAITER_NOTIFY_CHANNELS at team.botTokenEnv names, is not set; set it in waiter's environment to the Telegram bot token`,
+    );
+    const tokens = JSON.stringify([{ name: "agent", secretEnv: "AGENT_TOKEN", scope: "write" }]);
+    const team = `${BOT_TOKEN.split(":")[0]}:${"T".repeat(35)}`;
+    expect(() =>
+      load(channels, { WAITER_HTTP_TOKENS: tokens, BOT: BOT_TOKEN, TEAM_BOT: team, AGENT_TOKEN: team }),
+    ).toThrow(
+      `The settings are refused for 2 reasons, each said here: (1) ${listed} (2) http token agent: AGENT_TOKEN holds the secret of WAITER_NOTIFY_CHANNELS at team.botTokenEnv (TEAM_BOT), which the system it is for knows too`,
+    );
+  });
+
   test("an email channel refused for plain SMTP off this machine is told its password's variable unset too", () => {
     const plain = { type: "email", host: "smtp.example.com", tls: "none", user: "u", passwordEnv: "PW" };
     expect(() => load({ m: { ...plain, from: "a@b.example", to: ["c@d.example"] } })).toThrow(
