@@ -1472,6 +1472,25 @@ describe("bad settings are refused by name", () => {
     );
   });
 
+  test("retention that could not keep one webhook is said with a source's secret unset, or held by a token", () => {
+    const env = {
+      WAITER_WEBHOOKS_RETENTION: '{"maxBytes": 1000}',
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ shop: { scheme: "woocommerce", secretEnv: "WOO_WEBHOOK_SECRET" } }),
+    };
+    const retention =
+      "invalid setting WAITER_WEBHOOKS_RETENTION: maxBytes (1000) is below the largest body a webhook may have, 1048576 bytes by default (webhooks.maxBodyBytes, WAITER_WEBHOOKS_MAX_BODY_BYTES); a single webhook could not be kept";
+    expect(messageOf(() => load(env))).toMatch(
+      `The settings are refused for 2 reasons, each said here: (1) ${retention} (2) webhook source shop: WOO_WEBHOOK_SECRET, which WAITER_WEBHOOKS_SOURCES at shop.secretEnv names, is not set`,
+    );
+    const secret = "0123456789abcdef".repeat(4);
+    const tokens = JSON.stringify([{ name: "agent", secretEnv: "AGENT_TOKEN", scope: "write" }]);
+    expect(
+      messageOf(() => load({ ...env, WOO_WEBHOOK_SECRET: secret, WAITER_HTTP_TOKENS: tokens, AGENT_TOKEN: secret })),
+    ).toMatch(
+      `The settings are refused for 2 reasons, each said here: (1) ${retention} (2) http token agent: AGENT_TOKEN holds the secret of WAITER_WEBHOOKS_SOURCES at shop.secretEnv (WOO_WEBHOOK_SECRET)`,
+    );
+  });
+
   test("an empty toolset list, a relative data directory and an empty --config are refused", () => {
     expect(() => load({ WAITER_TOOLSETS: "," })).toThrow(/WAITER_TOOLSETS: names no toolset/);
     expect(() => load({ WAITER_DATA_DIR: "state" })).toThrow(/WAITER_DATA_DIR: must be an absolute path/);
