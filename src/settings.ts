@@ -750,18 +750,25 @@ export class Secrets {
   }
 
   /**
-   * `read` of each of `items`, each tried even where one's secret is unset (`required`), so that
-   * a copied env file is told every secret still to fill in at once, not one per start.
+   * `read` of each of `items`, each tried even where one's secret is unset (`required`) or one is
+   * refused, so that a copied env file is told every secret still to fill in at once, not one per
+   * start; the first refusal is thrown once every item is read.
    */
   each<Item, Result>(items: readonly Item[], read: (item: Item, i: number) => Result): Result[] {
     let unset: UnsetSecret | undefined;
+    let refused: ConfigError | undefined;
     const results: Result[] = [];
     items.forEach((item, i) => {
-      const result = this.unlessUnset(() => read(item, i));
-      if (result.unset) unset = result.unset;
-      else results.push(result.value);
+      try {
+        const result = this.unlessUnset(() => read(item, i));
+        if (result.unset) unset = result.unset;
+        else results.push(result.value);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        refused ??= err;
+      }
     });
-    if (unset) throw unset;
+    if (refused ?? unset) throw refused ?? unset;
     return results;
   }
 

@@ -1491,6 +1491,23 @@ describe("bad settings are refused by name", () => {
     );
   });
 
+  test("a webhook source or a token refused leaves the next one's secret read: one unset is said with it", () => {
+    const sources = JSON.stringify({
+      gh: { scheme: "github", secretEnv: ["GH_NEW", "GH_NEW"] },
+      shop: { scheme: "woocommerce", secretEnv: "WOO_WEBHOOK_SECRET" },
+    });
+    expect(messageOf(() => load({ WAITER_WEBHOOKS_SOURCES: sources, GH_NEW: "new-webhook-secret" }))).toBe(
+      "The settings are refused for 2 reasons, each said here: (1) webhook source gh: secretEnv lists GH_NEW twice; list the new secret's variable and the old one's (2) webhook source shop: WOO_WEBHOOK_SECRET, which WAITER_WEBHOOKS_SOURCES at shop.secretEnv names, is not set; set it in waiter's environment to the woocommerce signing secret",
+    );
+    const tokens = JSON.stringify([
+      { name: "rates", secretEnv: "RATES_TOKEN", scope: "read", toolsets: ["curency"] },
+      { name: "agent", secretEnv: "AGENT_TOKEN", scope: "write" },
+    ]);
+    expect(messageOf(() => load({ WAITER_HTTP_TOKENS: tokens, RATES_TOKEN: "0123456789abcdef".repeat(4) }))).toMatch(
+      /^The settings are refused for 2 reasons, each said here: \(1\) invalid setting WAITER_HTTP_TOKENS at rates\.toolsets: no toolset is named "curency" .* \(2\) http token agent: AGENT_TOKEN, which WAITER_HTTP_TOKENS at agent\.secretEnv names, is not set/,
+    );
+  });
+
   test("an empty toolset list, a relative data directory and an empty --config are refused", () => {
     expect(() => load({ WAITER_TOOLSETS: "," })).toThrow(/WAITER_TOOLSETS: names no toolset/);
     expect(() => load({ WAITER_DATA_DIR: "state" })).toThrow(/WAITER_DATA_DIR: must be an absolute path/);

@@ -415,9 +415,7 @@ export function notifyToolset(waits?: WaitLog): Toolset {
     description: "Tells people: a message to the Telegram chats or email addresses configured for a channel.",
     settings,
     resolve(values, secrets, origin) {
-      // Every channel's secret is read before any channel is refused, so that a token holding one,
-      // or one unset, is said with that.
-      const read = values.channels.map((configured) => {
+      const channels = secrets.each(values.channels, (configured): Channel => {
         const secretIn = (variable: string, holds: string, example: string) =>
           secrets.required(variable, {
             setting: `${origin("channels")} at ${configured.name}.${configured.type === "telegram" ? "botTokenEnv" : "passwordEnv"}`,
@@ -425,14 +423,6 @@ export function notifyToolset(waits?: WaitLog): Toolset {
             holds,
             example,
           });
-        return secrets.unlessUnset(() =>
-          configured.type === "telegram"
-            ? secretIn(configured.botTokenEnv, "the Telegram bot token", BOT_TOKEN_VARIABLE)
-            : configured.passwordEnv && secretIn(configured.passwordEnv, "the SMTP password", "SMTP_PASSWORD"),
-        );
-      });
-      const channels = secrets.each(values.channels, (configured, index): Channel => {
-        const secret = read[index] as (typeof read)[number];
         // A target listed twice (a chat id as text and as a number, a channel's @name or an address in
         // another case) would be sent to twice.
         const [key, targets] =
@@ -440,6 +430,12 @@ export function notifyToolset(waits?: WaitLog): Toolset {
             ? ["chatIds", configured.chatIds.map(sameChat)]
             : ["to", configured.to.map(sameAddress)];
         const twice = targets.find((target, i) => targets.indexOf(target) !== i);
+        // Read before the channel is refused for anything else, so that a token holding it is said with that.
+        const secret = secrets.unlessUnset(() =>
+          configured.type === "telegram"
+            ? secretIn(configured.botTokenEnv, "the Telegram bot token", BOT_TOKEN_VARIABLE)
+            : configured.passwordEnv && secretIn(configured.passwordEnv, "the SMTP password", "SMTP_PASSWORD"),
+        );
         if (twice !== undefined) {
           throw new ConfigError(
             `invalid setting ${origin("channels")} at ${configured.name}.${key}: ${twice} is listed twice; list each once`,
