@@ -1528,6 +1528,41 @@ describe("a source whose sender signs with another secret than waiter's", () => 
     expect((await store.counters()).relay).toMatchObject({ "rejected:signature mismatch, with Slack's headers": 3 });
   });
 
+  test("a source set to a header of its own sender's is told its secret differs, not of Slack, when that sender passes Slack's headers on", async () => {
+    const lines: string[] = [];
+    const { url, store } = await start(
+      {
+        RELAY_SECRET: "relay-signing-secret",
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({
+          relay: { scheme: "hmac-sha256", secretEnv: "RELAY_SECRET", header: "X-Relay-Signature" },
+        }),
+      },
+      {},
+      new Log("info", (line) => lines.push(line)),
+    );
+    // A relay that passes Slack's request on, its headers too, and signs the body in a header of its own.
+    setClock("2026-11-30T08:00:00Z");
+    try {
+      const body = JSON.stringify({ type: "event_callback", event_id: "Ev1", event: { type: "message" } });
+      const timestamp = String(Math.floor(clock.now() / 1000));
+      const headers = {
+        "content-type": "application/json",
+        "x-slack-request-timestamp": timestamp,
+        "x-slack-signature": `v0=${createHmac("sha256", "slack-signing-secret").update(`v0:${timestamp}:${body}`).digest("hex")}`,
+        "x-relay-signature": createHmac("sha256", "rotated-relay-signing-secret").update(body).digest("hex"),
+      };
+      expect((await request(`${url}/webhooks/relay`, { method: "POST", body, headers })).statusCode).toBe(401);
+    } finally {
+      setClock();
+    }
+    expect(lines.filter((line) => line.includes("webhook relay rejected"))).toEqual([
+      expect.stringContaining(
+        "signature mismatch: if every delivery of this source is refused so, RELAY_SECRET does not hold the secret its sender signs with",
+      ),
+    ]);
+    expect((await store.counters()).relay).toMatchObject({ "rejected:signature mismatch": 1 });
+  });
+
   test("a WooCommerce source is told to set its webhook back to Active only once waiter holds its secret: one more failure disables it again", async () => {
     const lines: string[] = [];
     const { url } = await start(

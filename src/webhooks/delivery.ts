@@ -466,8 +466,14 @@ export function mountDeliveries(
           : undefined;
       const named = noneOnly ?? wooPing;
       // Slack's headers with a signature the source's secret makes neither way: Slack's with another secret, or a relay's.
+      // A mismatch in another header than Slack's is no delivery of Slack's, whatever headers it passes on.
       const slackOrRelay =
-        !noneOnly && isMismatch(verdict.reason) && Buffer.isBuffer(req.body) && signedAsSlack(req.headers, req.body)
+        !noneOnly &&
+        isMismatch(verdict.reason) &&
+        source.scheme === "hmac-sha256" &&
+        source.header.toLowerCase() === "x-slack-signature" &&
+        Buffer.isBuffer(req.body) &&
+        signedAsSlack(req.headers, req.body)
           ? SLACK_HEADERS_MISMATCH
           : undefined;
       refuse(req, res, {

@@ -45,8 +45,8 @@ export function handshakeRefused(sender: string): string | undefined {
 export const SLACK_SIGNED = "Slack's signed delivery";
 
 /**
- * What a signed source's signature mismatch is counted under where the request carries Slack's
- * signature and timestamp but the source's secret makes its signature neither Slack's way nor over
+ * What the signature mismatch of an `hmac-sha256` source set to X-Slack-Signature is counted under
+ * where the request carries Slack's timestamp too but the source's secret makes its signature neither Slack's way nor over
  * the body alone: Slack's, signed with another secret, which no secret makes the source take, or a
  * relay's that passes Slack's headers on and signs the body with a secret waiter does not hold.
  */
