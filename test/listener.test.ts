@@ -3268,6 +3268,37 @@ test("a refused Stripe event of test mode is logged as one, whose destination si
   ]);
 });
 
+test("a Stripe event of test mode refused for its age, signed with the secret held, is not said to be signed with another", async () => {
+  const lines: string[] = [];
+  const { url } = await start(
+    {
+      PAY_SECRET: "whsec_the-test-mode-endpoint-secret",
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ pay: { scheme: "stripe", secretEnv: "PAY_SECRET" } }),
+    },
+    {},
+    new Log("info", (line) => lines.push(line)),
+  );
+  const event = JSON.stringify({ id: "evt_1NG8Du2eZvKYlo2CUI79vXWy", object: "event", livemode: false });
+  setClock("2026-11-30T08:00:00Z");
+  try {
+    // Stamped ten minutes behind this machine's clock, past Stripe's tolerance of five.
+    const t = Math.floor(clock.now() / 1000) - 600;
+    const v1 = createHmac("sha256", "whsec_the-test-mode-endpoint-secret").update(`${t}.${event}`).digest("hex");
+    const response = await request(`${url}/webhooks/pay`, {
+      method: "POST",
+      body: event,
+      headers: { "content-type": "application/json", "stripe-signature": `t=${t},v1=${v1}` },
+    });
+    await response.body.dump();
+    expect(response.statusCode).toBe(401);
+  } finally {
+    setClock();
+  }
+  expect(lines.filter((line) => line.includes("webhook pay rejected"))).toEqual([
+    expect.stringMatching(/timestamp.*; it claims to be event "evt_1NG8Du2eZvKYlo2CUI79vXWy"\n$/),
+  ]);
+});
+
 test("a refused delivery of a source with an idHeader is logged with the id that header claims, as the other senders' are", async () => {
   const lines: string[] = [];
   const { url } = await start(

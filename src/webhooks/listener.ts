@@ -320,7 +320,7 @@ export function listenerApp(parts: ListenerParts): {
     if (source) count(source.name, `rejected:${reason}`);
     // A sender that never sends a refused delivery again has lost this one, unless it is sent by hand;
     // another's is found in its dashboard by the id it claims.
-    const which = notSentAgain(req, source) ?? claimedDelivery(req, source);
+    const which = notSentAgain(req, source) ?? claimedDelivery(req, source, reason);
     const client = clientOf(req.socket);
     infoAMinute(
       `${source ? `webhook ${source.name} rejected` : `${listenerNamed(mode)} refused ${req.method} ${quote(arrivedPath(req))}`} from ${client}: ${said}${which ? `; ${which}` : ""}`,

@@ -135,22 +135,25 @@ const STRIPE_TEST_MODE = /"livemode"\s*:\s*false\b/;
 
 /**
  * The delivery a refused request claims to be, unverified, by the id its sender's dashboard lists
- * it under, where `notSentAgain` does not name it: Stripe's event id, in the body once read (and
- * whether it is of test mode), else
+ * it under, where `notSentAgain` does not name it: Stripe's event id, in the body once read (and,
+ * refused for a signature mismatch, whether it is of test mode), else
  * the header `CLAIMED_IN` names.
  */
 export function claimedDelivery(
   req: Pick<IncomingMessage, "headers"> & { body?: unknown },
   source: WebhookSource | undefined,
+  reason: string,
 ): string | undefined {
   if (source?.scheme === "stripe") {
     const body = Buffer.isBuffer(req.body) ? req.body : undefined;
     const id = body && STRIPE_EVENT_ID.exec(body.toString("utf8", 0, 512))?.[1];
     if (!body || id === undefined) return undefined;
-    // The live endpoint's secret is the one most often held: a test one's differs.
-    const test = STRIPE_TEST_MODE.test(body.toString("utf8"))
-      ? ", of test mode or a sandbox (livemode false), whose destination signs with a secret of its own, not the live one's"
-      : "";
+    // The live endpoint's secret is the one most often held: a test one's differs. Refused for another
+    // reason (a stale timestamp), it verified, or was not checked: its secret is not in question.
+    const test =
+      reason === "signature mismatch" && STRIPE_TEST_MODE.test(body.toString("utf8"))
+        ? ", of test mode or a sandbox (livemode false), whose destination signs with a secret of its own, not the live one's"
+        : "";
     return `it claims to be event ${quote(id)}${test}`;
   }
   const names =
