@@ -12,6 +12,11 @@ import {
   type Verdict,
 } from "./common.js";
 
+/** Whether a body is the unsigned ping WooCommerce posts when a webhook is made active: `webhook_id=<its id>`. */
+export function isWooCommercePing(body: Buffer): boolean {
+  return /^webhook_id=\d+$/.test(body.toString("utf8").trim());
+}
+
 /**
  * WooCommerce: `X-WC-Webhook-Signature`, base64 HMAC-SHA256 of the body. It sends no stable
  * delivery id, so a delivery is the webhook, the resource and the resource's date_modified, and
@@ -25,11 +30,6 @@ import {
  * generated, until the webhook is saved again: one copied as generated or as typed verifies after
  * that too.
  */
-/** Whether a body is the unsigned ping WooCommerce posts when a webhook is made active: `webhook_id=<its id>`. */
-export function isWooCommercePing(body: Buffer): boolean {
-  return /^webhook_id=\d+$/.test(body.toString("utf8").trim());
-}
-
 export function woocommerce(secrets: readonly string[]) {
   const keys = [
     ...new Set(
