@@ -1,6 +1,6 @@
 import { connect as openSocket, type Socket } from "node:net";
 import { request } from "undici";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { clock, setClock } from "../src/time.js";
 import { type ComgateFake, notification, PAID_PAYMENT, startComgate } from "./fakes/comgate.js";
 import { startWaiter } from "./memory.js";
@@ -160,7 +160,18 @@ describe("a Comgate notification", () => {
     setClock(clock.now() + 61_000);
     const before = waiter.stderr().length;
     api.queue.push({ status: 200, delayMs: 11_000, headers: { "content-type": "application/json" }, body: "{}" });
-    expect(await push(waiter, notification(MERCHANT, SECRET, slow))).toMatchObject({ status: 503, retryAfter: "60" });
+    // The 10 s pass once Comgate's API is asked, however long a busy machine took to ask it: waiter's
+    // timers, and the fake's answer after 11 s, move only as the test moves them.
+    const asked = () => api.count(`/v2.0/payment/transId/${slow.transId}.json`);
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      const answer = push(waiter, notification(MERCHANT, SECRET, slow));
+      await expect.poll(asked).toBe(1);
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(await answer).toMatchObject({ status: 503, retryAfter: "60" });
+    } finally {
+      vi.useRealTimers();
+    }
     const said = waiter.stderr().slice(before);
     expect(said).toMatch(
       /webhook comgate not stored, the sender will retry: Comgate's API could not be asked: Comgate API \(127\.0\.0\.1:\d+\) did not answer within the 10 s waiter gives it while the notification waits\n/,
