@@ -433,7 +433,8 @@ describe("a GoPay notification", () => {
     api.payments.set(3000008006, { ...PAID, id: 3000008006 });
     // An outage begun at once, none of an earlier test's left.
     expect(await notify(3000008006)).toMatchObject({ status: 200 });
-    api.intercept = (req) => (req.path.startsWith("/api/payments/") ? { status: 503, body: "" } : undefined);
+    // Failing with 500s, which waiter does not try again: no backoff is waited out in real time.
+    api.intercept = (req) => (req.path.startsWith("/api/payments/") ? { status: 500, body: "" } : undefined);
     try {
       for (let i = 0; i < 3; i++) expect(await notify(3000008006)).toMatchObject({ status: 503 });
       setClock(clock.now() + 90_000);
