@@ -3021,9 +3021,16 @@ describe("channels checked when waiter serve or listen starts", { timeout: 60_00
     const dir = mkdtempSync(join(tmpdir(), "waiter-check-"));
     const file = join(dir, "waiter.json");
     writeFileSync(file, JSON.stringify({ toolTimeout: 4 }));
-    // It greets at once, so that the greeting's own shorter wait (half the 4 s) passes on a loaded
-    // machine, and never answers the login.
-    const holding = await startMailServer({ allowInsecureAuth: true, onAuth() {} });
+    // It greets at once and never answers the login; closed, it cuts the connection waiter leaves
+    // to its own timeouts.
+    let loggingIn = false;
+    const holding = await startMailServer({
+      allowInsecureAuth: true,
+      closeTimeout: 1,
+      onAuth() {
+        loggingIn = true;
+      },
+    });
     const lines: string[] = [];
     const env = {
       ...base(),
@@ -3032,8 +3039,14 @@ describe("channels checked when waiter serve or listen starts", { timeout: 60_00
       WAITER_NOTIFY_CHANNELS: JSON.stringify({ office: mail(holding.port, "SMTP_PASSWORD") }),
     };
     const server = await startServe(loadConfig({ env, file }, toolsets()), new Log("info", (line) => lines.push(line)));
+    // The 4 s pass once the login is in, however long a busy machine took to send it: waiter's
+    // timers move only as the test moves them.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     try {
       server.checkToolsets();
+      await expect.poll(() => loggingIn).toBe(true);
+      await vi.advanceTimersByTimeAsync(4_000);
+      vi.useRealTimers();
       await expect
         .poll(() => lines.filter((line) => line.includes("[notify] channel office")))
         .toEqual([
@@ -3042,6 +3055,7 @@ describe("channels checked when waiter serve or listen starts", { timeout: 60_00
           ),
         ]);
     } finally {
+      vi.useRealTimers();
       await server.close();
       await holding.close();
     }
