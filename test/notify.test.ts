@@ -1930,13 +1930,19 @@ describe("notify_send by email", () => {
         greet.push(() => callback());
       },
     });
-    // Half of the call's 4 s to connect and be greeted: time enough for a loaded machine to connect.
+    // Half of the call's 4 s to connect and be greeted, which pass once the server has the connection,
+    // however long a busy machine took to open it: waiter's timers move only as the test moves them.
     const slow = await startWaiter({
       WAITER_NOTIFY_CHANNELS: office(late.port),
       WAITER_TOOL_TIMEOUT: "4",
     });
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     try {
-      const result = await slow.call("notify_send", { channel: "office", text: "Hello" });
+      const called = slow.call("notify_send", { channel: "office", text: "Hello" });
+      await expect.poll(() => greet.length).toBe(1);
+      await vi.advanceTimersByTimeAsync(2_000);
+      vi.useRealTimers();
+      const result = await called;
       expect(result.isError).toBe(true);
       expect(text(result)).toMatch(
         new RegExp(
@@ -1947,6 +1953,7 @@ describe("notify_send by email", () => {
       expect(greet.length).toBe(1);
       expect(late.received).toEqual([]);
     } finally {
+      vi.useRealTimers();
       await slow.close();
       for (const each of greet) each();
       await late.close();
@@ -2140,14 +2147,19 @@ describe("notify_send by email", () => {
     });
     await new Promise<void>((resolve) => slow.listen(0, "127.0.0.1", resolve));
     const port = (slow.server.address() as AddressInfo).port;
-    // Time enough to be greeted and send the whole message on a loaded machine (connecting and the
-    // greeting share half of it), not for the answer, which never comes.
     const late = await startWaiter({
       WAITER_NOTIFY_CHANNELS: office(port),
       WAITER_TOOL_TIMEOUT: "4",
     });
+    // The call's 4 s pass once the server has the whole message, however long a busy machine took
+    // to send it: waiter's timers move only as the test moves them.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     try {
-      const result = await late.call("notify_send", { channel: "office", text: "Hello" });
+      const called = late.call("notify_send", { channel: "office", text: "Hello" });
+      await expect.poll(() => unconfirmed.length).toBe(1);
+      await vi.advanceTimersByTimeAsync(4_000);
+      vi.useRealTimers();
+      const result = await called;
       expect(result.isError).toBe(true);
       expect(text(result)).toMatch(
         /b@shop.example: The mail server had the whole message but had not confirmed it when the call's time ran out: it may have been delivered, and sending it again may deliver it twice\.$/,
@@ -2156,6 +2168,7 @@ describe("notify_send by email", () => {
       // waiter closed the connection rather than waiting on for the server's answer.
       await expect.poll(() => closed).toBe(true);
     } finally {
+      vi.useRealTimers();
       for (const confirm of unconfirmed) confirm();
       await late.close();
       await new Promise<void>((resolve) => slow.close(() => resolve()));
