@@ -1313,8 +1313,8 @@ describe("cross rates", () => {
     for (const [end, word, meaning] of [
       ["to 3 March 2026", "to", 'English for "until" (the day included)'],
       ["up to 3 March 2026", "up to", 'English for "until" (the day included)'],
-      ["through 3/3/2026", "through", 'English for "through" (the day included)'],
-      ["thru 2026-03-03", "thru", 'English for "through" (the day included)'],
+      ["through 3/3/2026", "through", 'English for "until" (the day included)'],
+      ["thru 2026-03-03", "thru", 'English for "until" (the day included)'],
       ["bis zum 3. März 2026", "bis zum", 'German for "until" (the day included)'],
       ["bis zu 3. 3. 2026", "bis zu", 'German for "until" (the day included)'],
     ] as const) {
