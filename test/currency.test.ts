@@ -1324,6 +1324,31 @@ describe("cross rates", () => {
     }
   });
 
+  test('"up to and including", "bis einschließlich" or "do … včetně" around a history\'s end is read as an end included', async () => {
+    const range = { base: "EUR", symbols: ["CZK"], source: "cnb", start: "2026-03-02" };
+    const until = (language: string) => `${language} for "until" (the day included)`;
+    for (const [end, words] of [
+      [
+        "up to and including 5 March 2026",
+        `begins with "up to and including", ${until("English")}, and is read without it`,
+      ],
+      [
+        "bis einschließlich 5. März 2026",
+        `begins with "bis einschließlich", ${until("German")}, and is read without it`,
+      ],
+      [
+        "bis einschliesslich 5. 3. 2026",
+        `begins with "bis einschliesslich", ${until("German")}, and is read without it`,
+      ],
+      ["do 5. 3. 2026 včetně", `is "do" and "včetně" around a date, ${until("Czech")}, and is read without them`],
+      ["do 5. 3. 2026 vcetne", `is "do" and "vcetne" around a date, ${until("Czech")}, and is read without them`],
+    ] as const) {
+      expect(text(await server.call("currency_history", { ...range, end })), end).toBe(
+        `Invalid arguments for currency_history: end: must be a date as YYYY-MM-DD: ${end} ${words}: send 2026-03-05`,
+      );
+    }
+  });
+
   test('"ab dem", "seit dem", "nach dem" or "vor dem" before a history\'s start is said, and the date read without it', async () => {
     const range = { base: "EUR", symbols: ["CZK"], source: "cnb", end: "2026-03-05" };
     for (const [start, word, meaning] of [

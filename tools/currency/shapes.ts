@@ -303,9 +303,19 @@ function notADate(
   const ago =
     countedBack(short) ?? lastWeekday(short) ?? sinceLastWeekday(short, ofMonth) ?? untilLastWeekday(short, ofMonth);
   if (ago) return ago;
-  const [, preposition = "", afterIt = ""] =
-    /^(up\s+to|bis\s+zu[mr]?|\p{L}+\s+dem|\p{L}+)\s+(.*\d.*)$/iu.exec(short) ?? [];
-  const word = PREPOSITIONS.get(preposition.toLowerCase().replace(/\s+/, " "));
+  // Czech says the end day is included after the date: "do 5. 3. 2026 včetně".
+  const [, preposition = "", afterIt = "", including = ""] =
+    /^(do)\s+(.*\d.*?)\s+(včetně|vcetne)$/iu.exec(short) ??
+    /^(up\s+to\s+and\s+including|bis\s+einschlie(?:ß|ss)lich|up\s+to|bis\s+zu[mr]?|\p{L}+\s+dem|\p{L}+)\s+(.*\d.*)$/iu.exec(
+      short,
+    ) ??
+    [];
+  const word = PREPOSITIONS.get(
+    `${preposition}${including && " včetně"}`
+      .toLowerCase()
+      .replace(/\s+/g, " ")
+      .replace("einschliesslich", "einschließlich"),
+  );
   let read: string | undefined;
   let restUnread = false;
   const told =
@@ -330,7 +340,10 @@ function notADate(
       word.weekday && read && weekdayName(read) === word.weekday
         ? ` or, as a calendar writes it, for ${word.weekday}`
         : "";
-    return `must be a date as YYYY-MM-DD: ${sent} begins with "${preposition}", ${word.meaning}${weekdayToo}, and is read without it${told}`;
+    const words = including
+      ? `is "${preposition}" and "${including}" around a date, ${word.meaning}, and is read without them`
+      : `begins with "${preposition}", ${word.meaning}${weekdayToo}, and is read without it`;
+    return `must be a date as YYYY-MM-DD: ${sent} ${words}${told}`;
   }
   const weekday = leadingWeekday(short);
   const timed = withTime(weekday?.rest ?? short);
@@ -867,11 +880,14 @@ const PREPOSITIONS = new Map<string, { meaning: string; weekday?: string }>(
     till: { meaning: 'English for "until" (the day included)' },
     to: { meaning: 'English for "until" (the day included)' },
     "up to": { meaning: 'English for "until" (the day included)' },
+    "up to and including": { meaning: 'English for "until" (the day included)' },
     through: { meaning: 'English for "until" (the day included)' },
     thru: { meaning: 'English for "until" (the day included)' },
     "bis zu": { meaning: 'German for "until" (the day included)' },
     "bis zum": { meaning: 'German for "until" (the day included)' },
     "bis zur": { meaning: 'German for "until" (the day included)' },
+    "bis einschließlich": { meaning: 'German for "until" (the day included)' },
+    "do včetně": { meaning: 'Czech for "until" (the day included)' },
     by: { meaning: 'English for "by" (the day or before it)' },
     seit: { meaning: 'German for "since" (from the day on)' },
     nach: { meaning: 'German for "after" (from the day after on)' },
