@@ -1854,14 +1854,26 @@ describe("cross rates", () => {
         `Invalid arguments for currency_history: start: must be a date as YYYY-MM-DD: ${start} is within one day: send 2026-03-03 as start and as end`,
       );
     }
-    // Ends with a year of two digits say the year they are read as, as one date does.
-    for (const date of ["1.–5. 3. 26", "1. 3. 26 – 5. 3. 26"]) {
+    // Ends with a year of two digits say the year they are read as, as one date does; written with the last end
+    // only, it is the first's too.
+    for (const date of [
+      "1.–5. 3. 26",
+      "1. 3. 26 – 5. 3. 26",
+      "1. 3. bis 5. 3. 26",
+      "1. 3. – 5. 3. 26",
+      "1. 3. do 5. 3. 26",
+    ]) {
       expect(await refused(date), date).toBe(
         `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} is a range of days, 2026-03-01 to 2026-03-05 (its year read as 2026): send one day of it, or ask currency_history for every fixing in it, from 2026-03-01 to 2026-03-05`,
       );
     }
     expect(text(await server.call("currency_history", { ...range, start: "1.–5. 3. 26", end: "2026-03-05" }))).toBe(
       "Invalid arguments for currency_history: start: must be a date as YYYY-MM-DD: 1.–5. 3. 26 is a range of days (its year read as 2026): send 2026-03-01 as start and 2026-03-05 as end",
+    );
+    expect(
+      text(await server.call("currency_history", { ...range, start: "2026-03-01", end: "1. 3. do 5. 3. 26" })),
+    ).toBe(
+      "Invalid arguments for currency_history: end: must be a date as YYYY-MM-DD: 1. 3. do 5. 3. 26 is a range of days (its year read as 2026): send 2026-03-01 as start and 2026-03-05 as end",
     );
     // "from" before it, as Czech writes a range, is said and left out.
     expect(

@@ -836,9 +836,11 @@ function rangeGiven(text: string): [string, string] | undefined {
   const [, month, firstDay] = /^(\p{L}{3,}\.?)\s+(\d{1,2})$/u.exec(from) ?? [];
   const [, lastDay, yearAfter] = /^(\d{1,2}),?\s+(\d{4})$/.exec(to) ?? [];
   if (month && lastDay) return [`${month} ${firstDay}, ${yearAfter}`, `${month} ${lastDay}, ${yearAfter}`];
-  // A first end without a year has the last's: 1. 3. – 5. 3. 2026, 1.3.–5.3.2026, 1 March to 5 March 2026.
-  const [, year] = /[\s.](\d{4})$/.exec(to) ?? [];
-  return [year && !/\d{4}/.test(from) ? `${from} ${year}` : from, to];
+  // A first end without a year has the last's: 1. 3. – 5. 3. 2026, 1.3.–5.3.2026, 1 March to 5 March 2026, and
+  // of two digits, as a date's alone (1. 3. 26) is read, 1. 3. bis 5. 3. 26.
+  const [, year] = /[\s.](\d{4})$/.exec(to) ?? /\d{1,2}\.\s?\d{1,2}\.\s?(\d{2})$/.exec(to) ?? [];
+  const fromYear = /\d{4}/.test(from) || /\d{1,2}\.\s?\d{1,2}\.\s?\d{2}$/.test(from);
+  return [year && !fromYear ? `${from} ${year}` : from, to];
 }
 
 /**
