@@ -852,8 +852,25 @@ describe("cross rates", () => {
     expect(await refused("33239")).toBe(
       `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 33239 is a spreadsheet's serial date, 1991-01-01 in Excel's 1900 date system, ${beforeEither}`,
     );
+    // Below 36164, 1999-01-04, only the CNB has rates of it: said at once, not after the ECB refuses the date.
+    const cnbOnly = (date: string) =>
+      `send ${date} with source "cnb", as the European Central Bank's rates begin on 1999-01-04`;
     expect(await refused("33240")).toBe(
-      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 33240 is a spreadsheet's serial date, 1991-01-02 in Excel's 1900 date system: send 1991-01-02",
+      `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 33240 is a spreadsheet's serial date, 1991-01-02 in Excel's 1900 date system: ${cnbOnly("1991-01-02")}`,
+    );
+    expect(await refused(34000)).toBe(
+      `Invalid arguments for currency_convert: date: expected string, received number: must be a date as YYYY-MM-DD: 34000 is a spreadsheet's serial date, 1993-01-31 in Excel's 1900 date system: ${cnbOnly("1993-01-31")}`,
+    );
+    const sent = await server.call("currency_convert", {
+      amount: 1,
+      from: "USD",
+      to: "CZK",
+      date: "1993-01-31",
+      source: "cnb",
+    });
+    expect(sent.isError, text(sent)).toBeFalsy();
+    expect(await refused("36164")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 36164 is a spreadsheet's serial date, 1999-01-04 in Excel's 1900 date system: send 1999-01-04",
     );
     // 31225 may be 031225 too, as 10125 is 010125: that reading stays.
     expect(await refused(31225)).toMatch(/: 31225 may be 031225, its first zero dropped as a number drops it; /);

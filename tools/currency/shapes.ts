@@ -254,7 +254,7 @@ function unixTime(input: number, ahead: (date: string) => string | undefined): s
 /**
  * For a number a spreadsheet holds a date as (45658, 2025-01-01 in Excel's 1900 date system, which counts days from
  * 1899-12-30; its fraction a time of day), that date, or why it is refused, `ahead`, or before either source's first
- * fixing (below 33240, 1991-01-02). Only numbers from 30000 (1982) to 60000 (2064) are read so: five digits no Unix
+ * fixing (below 33240, 1991-01-02), and before the ECB's (below 36164, 1999-01-04), the source that has it. Only numbers from 30000 (1982) to 60000 (2064) are read so: five digits no Unix
  * time is, and no date written as a number has but one that lost its first zero (30125, 03-01-25), which is named too.
  */
 function serialDate(input: number, ahead: (date: string) => string | undefined): string | undefined {
@@ -262,6 +262,10 @@ function serialDate(input: number, ahead: (date: string) => string | undefined):
   const date = isoDate(Date.UTC(1899, 11, 30) + Math.floor(input) * DAY_MS);
   const read = `${input} is a spreadsheet's serial date, ${date} in Excel's 1900 date system`;
   if (date < FIRST_CNB_FIXING) return `${read}, but that is ${BEFORE_EITHER_SOURCE}; send the date meant`;
+  // Sent to the ECB, whose rates begin later, it would be refused only after being told to send it.
+  if (date < FIRST_ECB_FIXING) {
+    return `${read}: send ${date} with source "cnb", as the European Central Bank's rates begin on ${FIRST_ECB_FIXING}`;
+  }
   const refused = ahead(date);
   return refused ? `${read}, but ${refused}` : `${read}: send ${date}`;
 }
