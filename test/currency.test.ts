@@ -1829,6 +1829,31 @@ describe("cross rates", () => {
     expect(await refused("2025-W53")).toMatch(/: date: must be a date as YYYY-MM-DD; today is 2026-11-30 in Prague/);
   });
 
+  test('a half-year or quarter without a year is read as the latest begun, as "end of Q4" is', async () => {
+    const range = { base: "EUR", symbols: ["CZK"], source: "cnb", start: "2025-01-01" };
+    const end = async (end: string) => text(await server.call("currency_history", { ...range, end }));
+    const noYear = "has no year: read as 2026's, the latest begun in Prague and Frankfurt, where the fixings are dated";
+    // In November, this year's second half is not over: last year's is named too.
+    for (const half of ["H2", "zweites Halbjahr", "druhé pololetí", "second half", "im zweiten Halbjahr"]) {
+      expect(await end(half), half).toBe(
+        `Invalid arguments for currency_history: end: must be a date as YYYY-MM-DD: ${half} ${noYear}, it is a half-year not over: an end of 2026-11-30 takes the range to the latest fixing; or, where 2025's is meant, it is a half-year: send 2025-12-31, its last day`,
+      );
+    }
+    expect(await end("Q4")).toBe(
+      `Invalid arguments for currency_history: end: must be a date as YYYY-MM-DD: Q4 ${noYear}, it is a quarter not over: an end of 2026-11-30 takes the range to the latest fixing; or, where 2025's is meant, it is a quarter: send 2025-12-31, its last day`,
+    );
+    expect(await end("H1")).toBe(
+      `Invalid arguments for currency_history: end: must be a date as YYYY-MM-DD: H1 ${noYear}, it is a half-year: send 2026-06-30, its last day`,
+    );
+    // In March, the second half last begun is last year's.
+    setClock("2026-03-10T08:00:00Z");
+    expect(await end("druhé pololetí")).toBe(
+      "Invalid arguments for currency_history: end: must be a date as YYYY-MM-DD: druhé pololetí has no year: read as 2025's, the latest begun in Prague and Frankfurt, where the fixings are dated, it is a half-year: send 2025-12-31, its last day",
+    );
+    // "1H" and "2H" without a year may be hours: not read as a half-year.
+    expect(await end("2H")).toMatch(/: end: must be a date as YYYY-MM-DD; today is 2026-03-10 in Prague/);
+  });
+
   test("a range sent as one date is told its ends, and that a history has every fixing in it", async () => {
     const refused = async (date: string) =>
       text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));

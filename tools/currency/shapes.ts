@@ -1222,13 +1222,22 @@ function ofMonthGiven(
 ): string | undefined {
   // As a sentence has it: in November 2026, v listopadu 2026, im 1. Halbjahr 2026, in der ersten Jahreshälfte 2026.
   const within = /^(?:in(?:\s+der)?|im|v|ve)\s+(.+)$/iu.exec(text)?.[1] ?? text;
-  const span =
+  const span: Span | undefined =
     monthGiven(within) ??
     quarterGiven(within) ??
     halfGiven(within) ??
     weekGiven(within) ??
     (yearAlone ? yearGiven(text) : undefined);
-  return span && `must be a date as YYYY-MM-DD: ${text} is ${daysOf(span, ofMonth, insteadOfLater)}`;
+  if (span?.yearless === undefined) {
+    return span && `must be a date as YYYY-MM-DD: ${text} is ${daysOf(span, ofMonth, insteadOfLater)}`;
+  }
+  // As "end of Q4" without a year is read: this year's where it has begun, and last year's too while it is not over.
+  const year = span.yearless;
+  const yearBefore = (date: string) => `${year - 1}${date.slice(4)}`;
+  const before = begun(span.last)
+    ? ""
+    : `; or, where ${year - 1}'s is meant, it is ${daysOf({ ...span, first: yearBefore(span.first), last: yearBefore(span.last) }, ofMonth, insteadOfLater)}`;
+  return `must be a date as YYYY-MM-DD: ${text} has no year: read as ${year}'s, the latest begun in Prague and Frankfurt, where the fixings are dated, it is ${daysOf(span, ofMonth, insteadOfLater)}${before}`;
 }
 
 /** What a month or quarter is, and which of its days to send, as `ofMonthGiven` says it. */
@@ -1282,50 +1291,64 @@ function yearGiven(text: string): { first: string; last: string; what: string } 
   return year ? { first: `${year}-01-01`, last: `${year}-12-31`, what: "a year" } : undefined;
 }
 
+/** A quarter's or half-year's first and last days, and the year it is read as where none is written, `yearless`. */
+type Span = { first: string; last: string; what: string; yearless?: number };
+
+/**
+ * The year of a quarter or half-year as written, two digits read as a date's are; without one, the latest in which
+ * its first month (1 to 12) has begun in Prague and Frankfurt, where the fixings are dated, said as `yearless`.
+ */
+function spanYear(written: string | undefined, firstMonth: number): { year: number; yearless?: number } {
+  if (written) return { year: written.length === 2 ? yearOfTwoDigits(written) : Number(written) };
+  const today = dateIn(PUBLICATION.zone);
+  const year = Number(today.slice(0, 4)) - (Number(today.slice(5, 7)) < firstMonth ? 1 : 0);
+  return { year, yearless: year };
+}
+
 /**
  * A quarter and its year, its first and last days: as a report names it (Q3 2026, 2026-Q3), an
  * American one (3Q26), or a Czech or German one (3. čtvrtletí 2026, 3. Quartal 2026). A year of two
- * digits is read as a date's is.
+ * digits is read as a date's is; without one (Q4), it is read as `spanYear` says.
  */
-function quarterGiven(text: string): { first: string; last: string; what: string } | undefined {
+function quarterGiven(text: string): Span | undefined {
   const [, afterQ, beforeQ, yearAfter] =
-    /^(?:Q([1-4])|([1-4])\.?\s*(?:Q|čtvrtletí|ctvrtleti|quartal))[\s/-]*['’]?(\d{4}|\d{2})$/iu.exec(text) ?? [];
+    /^(?:Q([1-4])|([1-4])\.?\s*(?:Q|čtvrtletí|ctvrtleti|quartal))(?:[\s/-]*['’]?(\d{4}|\d{2}))?$/iu.exec(text) ?? [];
   const [, yearBefore, quarterAfter] = /^(\d{4})[\s/-]*Q([1-4])$/i.exec(text) ?? [];
   const quarter = Number(afterQ ?? beforeQ ?? quarterAfter);
-  const written = yearAfter ?? yearBefore;
-  if (!quarter || !written) return undefined;
-  const year = written.length === 2 ? yearOfTwoDigits(written) : Number(written);
+  if (!quarter) return undefined;
+  const { year, yearless } = spanYear(yearAfter ?? yearBefore, quarter * 3 - 2);
   const month = (index: number) => `${year}-${String(index).padStart(2, "0")}`;
   const last = lastDayOf(month(quarter * 3));
-  return last ? { first: `${month(quarter * 3 - 2)}-01`, last, what: "a quarter" } : undefined;
+  return last ? { first: `${month(quarter * 3 - 2)}-01`, last, what: "a quarter", yearless } : undefined;
 }
 
 /**
  * A half-year and its year, its first and last days: as a report names it (H1 2026, 2026-H2, 1H26, first half of
  * 2026), or a Czech or German one (1. pololetí 2026, 2. Halbjahr 2026, první pololetí 2026, erstes Halbjahr 2026,
  * erste Jahreshälfte 2026).
- * A year of two digits is read as a date's is.
+ * A year of two digits is read as a date's is; without one (H2, zweites Halbjahr, druhé pololetí, second half), it is
+ * read as `spanYear` says, but for 1H or 2H, which may be hours.
  */
-function halfGiven(text: string): { first: string; last: string; what: string } | undefined {
-  const [, afterH, beforeH, yearAfter] =
-    /^(?:H([12])|([12])\.?\s*(?:H|pololetí|pololeti|halbjahr|jahreshälfte|jahreshaelfte))[\s/-]*['’]?(\d{4}|\d{2})$/iu.exec(
+function halfGiven(text: string): Span | undefined {
+  const [, afterH, beforeH, word = "", yearAfter] =
+    /^(?:H([12])|([12])\.?\s*(H|pololetí|pololeti|halbjahr|jahreshälfte|jahreshaelfte))(?:[\s/-]*['’]?(\d{4}|\d{2}))?$/iu.exec(
       text,
     ) ?? [];
+  if (/^h$/i.test(word) && !yearAfter) return undefined;
   const [, yearBefore, halfAfter] = /^(\d{4})[\s/-]*H([12])$/i.exec(text) ?? [];
   const [, ordinal = "", yearInWords] =
-    /^(?:the\s+)?(first|second)\s+half\s+of\s+(\d{4})$/i.exec(text) ??
-    /^(erste[nms]?|zweite[nms]?|první|prvni|prvním|prvnim|druhé|druhe|druhém|druhem)\s+(?:halbjahr|jahreshälfte|jahreshaelfte|pololetí|pololeti)\s+(\d{4})$/iu.exec(
+    /^(?:the\s+)?(first|second)\s+half(?:\s+of\s+(\d{4}))?$/i.exec(text) ??
+    /^(erste[nms]?|zweite[nms]?|první|prvni|prvním|prvnim|druhé|druhe|druhém|druhem)\s+(?:halbjahr|jahreshälfte|jahreshaelfte|pololetí|pololeti)(?:\s+(\d{4}))?$/iu.exec(
       text,
     ) ??
     [];
   const spelled = ordinal && (/^(?:first|erst|prvn)/i.test(ordinal) ? "1" : "2");
   const half = Number(afterH ?? beforeH ?? halfAfter ?? spelled);
-  const written = yearAfter ?? yearBefore ?? yearInWords;
-  if (!half || !written) return undefined;
-  const year = written.length === 2 ? yearOfTwoDigits(written) : Number(written);
+  if (!half) return undefined;
+  const { year, yearless } = spanYear(yearAfter ?? yearBefore ?? yearInWords, half === 1 ? 1 : 7);
   return half === 1
-    ? { first: `${year}-01-01`, last: `${year}-06-30`, what: "a half-year" }
-    : { first: `${year}-07-01`, last: `${year}-12-31`, what: "a half-year" };
+    ? { first: `${year}-01-01`, last: `${year}-06-30`, what: "a half-year", yearless }
+    : { first: `${year}-07-01`, last: `${year}-12-31`, what: "a half-year", yearless };
 }
 
 /**
