@@ -1896,6 +1896,16 @@ describe("cross rates", () => {
         `Invalid arguments for currency_history: start: must be a date as YYYY-MM-DD: ${start} is within one day: send 2026-03-03 as start and as end`,
       );
     }
+    // Its last end said to be included, as a range is often written.
+    for (const date of [
+      "1 March up to and including 5 March 2026",
+      "1. 3. bis einschließlich 5. 3. 2026",
+      "1. 3. do 5. 3. 2026 včetně",
+    ]) {
+      expect(text(await server.call("currency_history", { ...range, start: date, end: "2026-03-05" })), date).toBe(
+        `Invalid arguments for currency_history: start: must be a date as YYYY-MM-DD: ${date} is a range of days: send 2026-03-01 as start and 2026-03-05 as end`,
+      );
+    }
     // Ends with a year of two digits say the year they are read as, as one date does; written with the last end
     // only, it is the first's too.
     for (const date of [

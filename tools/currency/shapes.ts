@@ -819,15 +819,18 @@ function untilLastWeekday(text: string, ofMonth: MonthDay): string | undefined {
 /**
  * A range sent as one date: as ISO 8601 writes an interval (2026-03-01/2026-03-05, of time stamps too), or with a dash, dots or a word
  * between its ends (1.–5. 3. 2026, 1–5 March 2026, March 1–5, 2026, 1 March to 5 March 2026, 1 March up to 5 March 2026,
- * 1. 3. bis zum 5. 3. 2026, 1. 3. do 5. 3. 2026); a first end of a day alone takes its month and year
+ * 1. 3. bis zum 5. 3. 2026, 1. 3. do 5. 3. 2026, and with the last end included, 1 March up to and including 5 March 2026,
+ * 1. 3. bis einschließlich 5. 3. 2026, 1. 3. do 5. 3. 2026 včetně); a first end of a day alone takes its month and year
  * from the last (1. of 1.–5. 3. 2026 is 1. 3. 2026, 1 of 1–5 March 2026 1 March 2026).
  */
-function rangeGiven(text: string): [string, string] | undefined {
+function rangeGiven(written: string): [string, string] | undefined {
+  // Czech says the last end is included after it: 1. 3. do 5. 3. 2026 včetně.
+  const text = written.replace(/\s+(?:včetně|vcetne)$/iu, "");
   const [, isoFrom, isoTo] = /^(\d{4}-\d{2}-\d{2}(?:T[^/]+)?)\/(\d{4}-\d{2}-\d{2}(?:T[^/]+)?)$/.exec(text) ?? [];
   if (isoFrom && isoTo) return [isoFrom, isoTo];
   const [, from = "", to = ""] =
     /^(\d{1,2}\.(?:\s?\d{1,2}\.)?)\s*-\s*(\d{1,2}\..*\d)$/.exec(text) ??
-    /^([^–—]*?\d[^–—]*?)\s*(?:[–—]|\.\.\.?|\s-\s|\s+(?:to|until|till|up\s+to|through|thru|bis\s+zu[mr]?|bis|až|do)\s+)\s*(\d.*|\p{L}.*\d.*)$/iu.exec(
+    /^([^–—]*?\d[^–—]*?)\s*(?:[–—]|\.\.\.?|\s-\s|\s+(?:to|until|till|up\s+to\s+and\s+including|up\s+to|through|thru|bis\s+einschlie(?:ß|ss)lich|bis\s+zu[mr]?|bis|až|do)\s+)\s*(\d.*|\p{L}.*\d.*)$/iu.exec(
       text,
     ) ??
     [];
