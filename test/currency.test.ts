@@ -1689,9 +1689,12 @@ describe("cross rates", () => {
       ["to last Friday", undefined],
       ["up to last Friday", undefined],
       ["through last Friday", undefined],
+      ["up to and including last Friday", undefined],
       ["bis letzten Freitag", "German"],
       ["bis zum letzten Freitag", "German"],
+      ["bis einschließlich letzten Freitag", "German"],
       ["do minulého pátku", "Czech"],
+      ["do minulého pátku včetně", "Czech"],
       ["do minuleho patku", "Czech"],
     ] as const) {
       expect(text(await server.call("currency_history", { ...range, start: "2026-11-02", end })), end).toBe(

@@ -800,11 +800,15 @@ function sinceLastWeekday(text: string, ofMonth: MonthDay): string | undefined {
 }
 
 /**
- * For the days up to the last of a weekday, "until last Friday" ("till", "to", "up to", "through last Friday"), German "bis letzten Freitag"
- * ("bis zum letzten Freitag"), Czech "do minulého pátku": a range that ends that day and does not say its start.
+ * For the days up to the last of a weekday, "until last Friday" ("till", "to", "up to", "up to and including", "through last
+ * Friday"), German "bis letzten Freitag" ("bis zum", "bis einschließlich"), Czech "do minulého pátku" ("… včetně"): a range that ends that day and does not say its start.
  */
 function untilLastWeekday(text: string, ofMonth: MonthDay): string | undefined {
-  const [, rest = ""] = /^(?:until|till|to|up\s+to|through|thru|bis(?:\s+zum)?|do)\s+(.+)$/iu.exec(text) ?? [];
+  // Its day said to be included too: "up to and including", "bis einschließlich", "do minulého pátku včetně".
+  const [, rest = ""] =
+    /^(?:until|till|to|up\s+to(?:\s+and\s+including)?|through|thru|bis(?:\s+zum|\s+einschlie(?:ß|ss)lich)?|do)\s+(.+?)(?:\s+(?:včetně|vcetne))?$/iu.exec(
+      text,
+    ) ?? [];
   const named = lastWeekdayOf(rest);
   if (!named) return undefined;
   const { last, weekBefore, weekday, language, today } = named;
