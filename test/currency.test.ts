@@ -1925,6 +1925,10 @@ describe("cross rates", () => {
     expect(text(await server.call("currency_history", { ...range, start: "1.–5. 3. 26", end: "2026-03-05" }))).toBe(
       "Invalid arguments for currency_history: start: must be a date as YYYY-MM-DD: 1.–5. 3. 26 is a range of days (its year read as 2026): send 2026-03-01 as start and 2026-03-05 as end",
     );
+    // Ends of two years say both.
+    expect(await refused("1. 3. 25 – 5. 3. 26")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 1. 3. 25 – 5. 3. 26 is a range of days, 2025-03-01 to 2026-03-05 (its years read as 2025 and 2026): send one day of it, or ask currency_history for every fixing in it, from 2025-03-01 to 2026-03-05",
+    );
     expect(
       text(await server.call("currency_history", { ...range, start: "2026-03-01", end: "1. 3. do 5. 3. 26" })),
     ).toBe(

@@ -387,8 +387,7 @@ function notADate(
   // Written the other way round, the earlier end is still the start currency_history takes.
   const [from, to] = ends.every(Boolean) ? ends.map((end) => end?.date).sort() : [];
   if (from && to) {
-    const [year] = ends.map((end) => end?.year).filter(Boolean);
-    const read = year === undefined ? "" : ` (its year read as ${year})`;
+    const read = yearsRead(ends);
     // Ends stamped on other days in Prague (23:30 UTC) have two ranges: only the user knows which is booked.
     const [thereFrom, thereTo] = ends.map((end) => end?.there ?? end?.date).sort();
     // An interval of time stamps within one day (10:00Z/12:00Z) has that day to send, and no range; a history that
@@ -570,6 +569,13 @@ function notADate(
   return `must be a date as YYYY-MM-DD: send ${meant}${inZone || readAs}${offClock}`;
 }
 
+/** The years a range's ends of two digits are read as, as its refusal says them: "1. 3. 25 – 5. 3. 26" has two. */
+function yearsRead(ends: ({ year?: number } | undefined)[]): string {
+  const years = [...new Set(ends.map((end) => end?.year).filter(Boolean))].sort();
+  if (years.length === 0) return "";
+  return years.length === 1 ? ` (its year read as ${years[0]})` : ` (its years read as ${years.join(" and ")})`;
+}
+
 /**
  * For a range sent as one date whose ends are dates but not both begun (2026-11-20/2026-12-05), that the rates of
  * its days after today are not published yet, and what to send: its days up to today, where it has begun.
@@ -581,8 +587,7 @@ function pastToday(ranged: string, ofMonth: MonthDay, insteadOfLater: () => stri
   // Time stamps' ends may be other days in Prague: which is booked, only the user knows, so both are named.
   const [thereFrom = "", thereTo = ""] = ends.map((end) => end?.there ?? end?.date).sort();
   if (begun(to) && begun(thereTo)) return undefined;
-  const [year] = ends.map((end) => end?.year).filter(Boolean);
-  const read = year === undefined ? "" : ` (its year read as ${year})`;
+  const read = yearsRead(ends);
   const latest = latestBegun();
   const today = `${latest}, today in UTC+14 (the first time zone to reach a date)`;
   const banks = "by their dates in Prague and Frankfurt";
