@@ -1366,6 +1366,13 @@ describe("cross rates", () => {
     }
   });
 
+  test('"od … včetně" around a history\'s start is read as a start included', async () => {
+    const range = { base: "EUR", symbols: ["CZK"], source: "cnb", end: "2026-03-05" };
+    expect(text(await server.call("currency_history", { ...range, start: "od 2. 3. 2026 včetně" }))).toBe(
+      'Invalid arguments for currency_history: start: must be a date as YYYY-MM-DD: od 2. 3. 2026 včetně is "od" and "včetně" around a date, Czech for "from" (the day included), and is read without them: send 2026-03-02',
+    );
+  });
+
   test('"ab dem", "seit dem", "nach dem" or "vor dem" before a history\'s start is said, and the date read without it', async () => {
     const range = { base: "EUR", symbols: ["CZK"], source: "cnb", end: "2026-03-05" };
     for (const [start, word, meaning] of [

@@ -307,9 +307,9 @@ function notADate(
   const ago =
     countedBack(short) ?? lastWeekday(short) ?? sinceLastWeekday(short, ofMonth) ?? untilLastWeekday(short, ofMonth);
   if (ago) return ago;
-  // Czech says the end day is included after the date: "do 5. 3. 2026 včetně".
+  // Czech says the day is included after the date: "do 5. 3. 2026 včetně", "od 2. 3. 2026 včetně".
   const [, preposition = "", afterIt = "", including = ""] =
-    /^(do)\s+(.*\d.*?)\s+(včetně|vcetne)$/iu.exec(short) ??
+    /^(do|od)\s+(.*\d.*?)\s+(včetně|vcetne)$/iu.exec(short) ??
     /^(up\s+to\s+and\s+including|bis\s+einschlie(?:ß|ss)lich|up\s+to|bis\s+zu[mr]?|\p{L}+\s+dem|\p{L}+)\s+(.*\d.*)$/iu.exec(
       short,
     ) ??
@@ -906,6 +906,7 @@ const PREPOSITIONS = new Map<string, { meaning: string; weekday?: string }>(
     "bis zur": { meaning: 'German for "until" (the day included)' },
     "bis einschließlich": { meaning: 'German for "until" (the day included)' },
     "do včetně": { meaning: 'Czech for "until" (the day included)' },
+    "od včetně": { meaning: 'Czech for "from" (the day included)' },
     by: { meaning: 'English for "by" (the day or before it)' },
     seit: { meaning: 'German for "since" (from the day on)' },
     nach: { meaning: 'German for "after" (from the day after on)' },
