@@ -1178,6 +1178,23 @@ describe("retries", () => {
     expect(fake.count("/limited/after")).toBe(0);
   });
 
+  test("a firewall's 403 page to a write leaves a 503's hold: the upstream behind it may be down still", async () => {
+    setClock("2026-11-30T08:00:00Z");
+    const api = client({ maxRetries: 0 });
+    fake.queue.push({ status: 503, headers: { "retry-after": "300" } });
+    expect((await failure(api.json(any, "/firewalled", {}, call(3_000)))).retryAfter).toBe(300);
+    fake.queue.push({
+      status: 403,
+      headers: { "content-type": "text/html; charset=UTF-8", server: "cloudflare", "cf-ray": "8f1d2c3b4a5e6f70-PRG" },
+      body: "<!DOCTYPE html><html><head><title>Attention Required! | Cloudflare</title></head><body><h1>Sorry, you have been blocked</h1></body></html>",
+    });
+    expect((await failure(api.json(any, "/orders/9/notes", { method: "POST", body: "{}" }, call(3_000)))).status).toBe(
+      403,
+    );
+    expect((await failure(api.json(any, "/firewalled/after", {}, call(3_000)))).retryAfter).toBe(300);
+    expect(fake.count("/firewalled/after")).toBe(0);
+  });
+
   test("a read sleeping out a hold goes out when a write the upstream takes ends it, or a newer wait asks less", async () => {
     setClock("2026-11-30T08:00:00Z");
     const api = client({ maxRetries: 0 });

@@ -391,8 +391,9 @@ export class HttpClient {
       const held = asked && Math.min(asked, sent.holdsReadsMs?.({ status, text }) ?? asked);
       if (held) heard(status, headers, held, text);
       // A write taken is the upstream answering again: the reads held meanwhile are asked at once. So
-      // is any answer of its own to one held by a 503 (a 404 for an order it has not: it is up), but
-      // not to one held by a 429, which limits the account's rate whatever the upstream answers.
+      // is any answer of its own to one held by a 503 (a 404 for an order it has not: it is up), not a
+      // firewall's 403 in front of it, and not to one held by a 429, which limits the account's rate
+      // whatever the upstream answers.
       else if (
         changes &&
         heldBefore() &&

@@ -116,10 +116,10 @@ export const longestHoldMs = (status: number) => (status === 503 ? 5 * 60_000 : 
 
 /**
  * Whether an answer of `status` is the upstream's own, so that it is up: a 2xx, or a refusal of its
- * own (a 404 for what it has not); not a 5xx or a 429, which a gateway, a firewall or a CDN in front
- * may answer in its place.
+ * own (a 404 for what it has not); not a 5xx, a 429 or a 403, which a gateway, a firewall or a CDN
+ * in front may answer in its place (a 403 its caller knows for the upstream's own is its own too).
  */
-export const answeredItself = (status: number) => status < 500 && status !== 429;
+export const answeredItself = (status: number) => status < 500 && status !== 429 && status !== 403;
 
 /**
  * Milliseconds the Retry-After of an answer with `headers` asks for (delta-seconds or an HTTP date),

@@ -1216,7 +1216,7 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
         // The shop's own refusal (an order it has not, a parameter it refuses), not something's in front
         // of it: a 403 but WooCommerce's own is a firewall's, as the report's is taken.
         const status = err instanceof UpstreamError || err instanceof AdvisesTool ? err.status : undefined;
-        if (status !== undefined && answeredItself(status) && (status !== 403 || err instanceof UserMayNot)) {
+        if ((status !== undefined && answeredItself(status)) || err instanceof UserMayNot) {
           shopAnswered();
         } else
           failingWhole =
