@@ -1195,6 +1195,42 @@ describe("retries", () => {
     expect(fake.count("/firewalled/after")).toBe(0);
   });
 
+  test("a 503 whose words were still coming when a write the upstream refused itself ended its hold does not hold the reads again", async () => {
+    setClock("2026-11-30T08:00:00Z");
+    const api = client({ maxRetries: 0 });
+    fake.queue.push(
+      {
+        status: 503,
+        headers: { "content-type": "text/plain", "retry-after": "300" },
+        body: "Briefly unavailable for scheduled maintenance.",
+        stallAfter: 5,
+        restAfterMs: 1_000,
+      },
+      json(404, '{"message":"no such order"}'),
+    );
+    // Sent once the 503's headers hold the reads (a read is told their wait), its words not yet come: answered before them.
+    const headers = diagnostics.channel("undici:request:headers");
+    let write: Promise<UpstreamError> | undefined;
+    const begin = (message: unknown) => {
+      if ((message as { request: { path: string } }).request.path !== "/arriving") return;
+      headers.unsubscribe(begin);
+      write = (async () => {
+        expect((await failure(api.json(any, "/arriving/held", {}, call(100)))).retryAfter).toBe(300);
+        return failure(api.json(any, "/orders/9/notes", { method: "POST", body: "{}" }, call(3_000)));
+      })();
+    };
+    headers.subscribe(begin);
+    try {
+      const refused = failure(api.json(any, "/arriving", {}, call(3_000)));
+      await expect.poll(() => write).toBeDefined();
+      expect((await write)?.status).toBe(404);
+      expect((await refused).retryAfter).toBe(300);
+      expect(await api.json(any, "/arriving/after", {}, call(3_000))).toMatchObject({ n: expect.any(Number) });
+    } finally {
+      headers.unsubscribe(begin);
+    }
+  });
+
   test("a read sleeping out a hold goes out when a write the upstream takes ends it, or a newer wait asks less", async () => {
     setClock("2026-11-30T08:00:00Z");
     const api = client({ maxRetries: 0 });

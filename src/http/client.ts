@@ -281,13 +281,15 @@ export class HttpClient {
     // yet says nothing newer.
     const began = this.#heard;
     const heldBefore = () => (this.#waits.get(account)?.order ?? began) <= began;
-    const heard = (status: number, headers: HttpResponse["headers"], ms: number, text = "", coming = false) => {
+    const heard = (status: number, headers: HttpResponse["headers"], ms: number, text = "", wordsComing = false) => {
+      // The hold its headers began was ended while its words came, by a write answered since: it is older.
+      if (!wordsComing && coming && !this.#waits.has(ownWait)) return undefined;
       // One over is none.
       const known = this.#holding(ownWait)?.wait;
       // The later end stands, but for one still coming; the answer's own words, once one is read whole, are what is told.
       const newer = changes && heldBefore();
       if (!known || newer || known.coming || known.at + known.ms <= clock.now() + ms || (text && !known.answer.text)) {
-        return this.#setWait(ownWait, { at: clock.now(), ms, answer: { status, headers, text }, coming });
+        return this.#setWait(ownWait, { at: clock.now(), ms, answer: { status, headers, text }, coming: wordsComing });
       }
       return undefined;
     };
