@@ -6474,6 +6474,34 @@ describe("errors", () => {
     }
   });
 
+  test("a shop that failed whole and refuses the key's user its products in its own words is up: its report is asked at once", async () => {
+    // WooCommerce's own 403 (woocommerce_rest_…) is the shop answering, where a firewall's is not.
+    const own = await start(shopEnv(woo));
+    const reports = () => woo.count("/wp-json/wc/v3/reports/orders/totals");
+    const gateway = { status: 502, headers: { "content-type": "text/html" }, body: "<h1>502 Bad Gateway</h1>" };
+    try {
+      woo.shop.order(O.processing).status = "shipped";
+      woo.intercept = () => gateway;
+      setClock("2026-12-05T08:00:00Z");
+      expect((await own.call("eshop_orders_list", { status: ["shipped"] })).isError).toBe(true);
+      woo.intercept = (request) =>
+        request.path.endsWith("/products")
+          ? json(403, { code: "woocommerce_rest_cannot_view", message: "Sorry, you cannot list resources." })
+          : undefined;
+      setClock("2026-12-05T08:01:00Z");
+      expect(text(await own.call("eshop_products_list", {}))).toMatch(/^WooCommerce refused the request \(403/);
+      woo.intercept = undefined;
+      setClock("2026-12-05T08:02:00Z");
+      const asked = reports();
+      expect(text(await own.call("eshop_orders_list", { status: ["shiped"] }))).toMatch(/Its statuses: .*shipped/);
+      expect(reports()).toBe(asked + 1);
+    } finally {
+      woo.intercept = undefined;
+      setClock();
+      await own.close();
+    }
+  });
+
   test("a report told to fail alone is not told again after the shop failed whole", async () => {
     const own = await start(shopEnv(woo));
     const gateway = { status: 502, headers: { "content-type": "text/html" }, body: "<h1>502 Bad Gateway</h1>" };
