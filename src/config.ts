@@ -27,6 +27,7 @@ import {
   NO_FILE,
   placeholderIn,
   type Read,
+  refusalsOf,
   repeatedKey,
   Secrets,
   type Setting,
@@ -442,7 +443,7 @@ function readConfig(
         } catch (err) {
           // The secrets unset are said together, as Secrets keeps them. Anything else is met again
           // once the values refused are mended, where it is read as at any start.
-          if (err instanceof ConfigError && !secrets.unset.includes(err.message)) said.push(err.message);
+          if (err instanceof ConfigError && !secrets.unset.includes(err.message)) said.push(...refusalsOf(err));
         }
       };
       const readSection = (key: string, values: Record<string, unknown>, reader: Secrets) => {
@@ -590,7 +591,7 @@ function readConfig(
       return secrets.unlessUnset(read);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
-      refusedRead.push(err.message);
+      refusedRead.push(...refusalsOf(err));
       return undefined;
     }
   };

@@ -648,6 +648,18 @@ export interface SecretRead {
 /** A secret a setting names that is unset or blank: loadConfig goes on, to name every such one in one refusal. */
 class UnsetSecret extends ConfigError {}
 
+/** Several refusals met while a setting was read (a list's items), which loadConfig says each apart. */
+export class Refusals extends ConfigError {
+  constructor(readonly each: readonly string[]) {
+    super(each.join(". "));
+  }
+}
+
+/** What `err` refuses, each apart. */
+export function refusalsOf(err: ConfigError): readonly string[] {
+  return err instanceof Refusals ? err.each : [err.message];
+}
+
 export type Read<Result> = { value: Result; unset?: undefined } | { unset: UnsetSecret };
 
 /**
@@ -752,11 +764,11 @@ export class Secrets {
   /**
    * `read` of each of `items`, each tried even where one's secret is unset (`required`) or one is
    * refused, so that a copied env file is told every secret still to fill in at once, not one per
-   * start; the first refusal is thrown once every item is read.
+   * start; the items refused are thrown once every item is read, each said apart.
    */
   each<Item, Result>(items: readonly Item[], read: (item: Item, i: number) => Result): Result[] {
     let unset: UnsetSecret | undefined;
-    let refused: ConfigError | undefined;
+    const refused: ConfigError[] = [];
     const results: Result[] = [];
     items.forEach((item, i) => {
       try {
@@ -765,10 +777,11 @@ export class Secrets {
         else results.push(result.value);
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
-        refused ??= err;
+        refused.push(err);
       }
     });
-    if (refused ?? unset) throw refused ?? unset;
+    if (refused.length > 1) throw new Refusals(refused.flatMap(refusalsOf));
+    if (refused[0] ?? unset) throw refused[0] ?? unset;
     return results;
   }
 

@@ -14,6 +14,9 @@ import {
   listenAddress,
   noneConfigured,
   publicUrl,
+  type Read,
+  Refusals,
+  refusalsOf,
   type Secrets,
   type Settings,
   type SettingValues,
@@ -325,55 +328,61 @@ export function resolveWebhooks(
   origin: (setting: keyof typeof webhookSettings) => string,
   given: (setting: keyof typeof webhookSettings) => boolean,
 ): WebhooksConfig {
-  // The secrets are read before the retention is refused, so that one unset, or a token holding
-  // one, is said with it.
-  const sources = secrets.unlessUnset(() =>
-    secrets.each(values.sources, (source) => {
-      if (source.scheme === "none") return source;
-      const listed = typeof source.secretEnv !== "string";
-      const variables = [source.secretEnv].flat();
-      const signing = secrets.each(variables, (variable, i) => {
-        const secret = secrets.required(variable, {
-          setting: `${origin("sources")} at ${source.name}.secretEnv${listed ? `[${i}]` : ""}`,
-          owner: `webhook source ${source.name}`,
-          holds: SECRET_HELD[source.scheme] ?? `the ${source.scheme} signing secret`,
-          example: `${source.name.toUpperCase().replace(/-/g, "_")}_WEBHOOK_SECRET`,
-          // WooCommerce fills a Secret left empty with wp_generate_password(50, true, true), whose
-          // characters include the space, and signs with it as generated.
-          spacesKept: source.scheme === "woocommerce",
+  const bodyLimit = given("maxBodyBytes")
+    ? `${origin("maxBodyBytes")} (${values.maxBodyBytes})`
+    : `the largest body a webhook may have, ${values.maxBodyBytes} bytes by default (webhooks.maxBodyBytes, ${webhookSettings.maxBodyBytes.env})`;
+  const retention =
+    values.retention.maxBytes < values.maxBodyBytes
+      ? `invalid setting ${origin("retention")}: maxBytes (${values.retention.maxBytes}) is below ${bodyLimit}; a single webhook could not be kept`
+      : undefined;
+  // The secrets are read before the retention is refused, so that one unset, a token holding one,
+  // or a source refused is said with it.
+  let sources: Read<WebhooksConfig["sources"]>;
+  try {
+    sources = secrets.unlessUnset(() =>
+      secrets.each(values.sources, (source) => {
+        if (source.scheme === "none") return source;
+        const listed = typeof source.secretEnv !== "string";
+        const variables = [source.secretEnv].flat();
+        const signing = secrets.each(variables, (variable, i) => {
+          const secret = secrets.required(variable, {
+            setting: `${origin("sources")} at ${source.name}.secretEnv${listed ? `[${i}]` : ""}`,
+            owner: `webhook source ${source.name}`,
+            holds: SECRET_HELD[source.scheme] ?? `the ${source.scheme} signing secret`,
+            example: `${source.name.toUpperCase().replace(/-/g, "_")}_WEBHOOK_SECRET`,
+            // WooCommerce fills a Secret left empty with wp_generate_password(50, true, true), whose
+            // characters include the space, and signs with it as generated.
+            spacesKept: source.scheme === "woocommerce",
+          });
+          // Stripe, Shopify and Standard Webhooks senders write their secrets without a blank, where a
+          // user's own (GitHub's, WooCommerce's, a generic sender's) may hold " # " as it was chosen.
+          if (WRITTEN_WITHOUT_BLANKS.has(source.scheme) && COMMENTED.test(secret)) {
+            throw new ConfigError(`webhook source ${source.name}: ${variable} ${COMMENT}`);
+          }
+          const weak = weakSecret(source.scheme, variable, secret);
+          if (weak) throw new ConfigError(`webhook source ${source.name}: ${weak}`);
+          return secret;
         });
-        // Stripe, Shopify and Standard Webhooks senders write their secrets without a blank, where a
-        // user's own (GitHub's, WooCommerce's, a generic sender's) may hold " # " as it was chosen.
-        if (WRITTEN_WITHOUT_BLANKS.has(source.scheme) && COMMENTED.test(secret)) {
-          throw new ConfigError(`webhook source ${source.name}: ${variable} ${COMMENT}`);
-        }
-        const weak = weakSecret(source.scheme, variable, secret);
-        if (weak) throw new ConfigError(`webhook source ${source.name}: ${weak}`);
-        return secret;
-      });
-      // A line copied in the environment file before its value was changed: the rotation would
-      // accept the old secret twice and refuse every delivery once the provider signs with the new.
-      const keys = signing.map((secret) => signingKeyOf(source.scheme, secret));
-      keys.forEach((key, i) => {
-        const twin = keys.indexOf(key);
-        if (twin === i) return;
-        throw new ConfigError(
-          variables[twin] === variables[i]
-            ? `webhook source ${source.name}: secretEnv lists ${variables[i]} twice; list the new secret's variable and the old one's`
-            : `webhook source ${source.name}: ${variables[twin]} and ${variables[i]} hold the same secret, so a delivery signed with the new one would be refused; while a secret is rotated, one variable holds the new secret and another the old`,
-        );
-      });
-      return { ...source, secrets: signing };
-    }),
-  );
-  if (values.retention.maxBytes < values.maxBodyBytes) {
-    const bodyLimit = given("maxBodyBytes")
-      ? `${origin("maxBodyBytes")} (${values.maxBodyBytes})`
-      : `the largest body a webhook may have, ${values.maxBodyBytes} bytes by default (webhooks.maxBodyBytes, ${webhookSettings.maxBodyBytes.env})`;
-    throw new ConfigError(
-      `invalid setting ${origin("retention")}: maxBytes (${values.retention.maxBytes}) is below ${bodyLimit}; a single webhook could not be kept`,
+        // A line copied in the environment file before its value was changed: the rotation would
+        // accept the old secret twice and refuse every delivery once the provider signs with the new.
+        const keys = signing.map((secret) => signingKeyOf(source.scheme, secret));
+        keys.forEach((key, i) => {
+          const twin = keys.indexOf(key);
+          if (twin === i) return;
+          throw new ConfigError(
+            variables[twin] === variables[i]
+              ? `webhook source ${source.name}: secretEnv lists ${variables[i]} twice; list the new secret's variable and the old one's`
+              : `webhook source ${source.name}: ${variables[twin]} and ${variables[i]} hold the same secret, so a delivery signed with the new one would be refused; while a secret is rotated, one variable holds the new secret and another the old`,
+          );
+        });
+        return { ...source, secrets: signing };
+      }),
     );
+  } catch (err) {
+    if (retention && err instanceof ConfigError) throw new Refusals([retention, ...refusalsOf(err)]);
+    throw err;
   }
+  if (retention) throw new ConfigError(retention);
   if (sources.unset) throw sources.unset;
   return { ...values, sources: sources.value };
 }

@@ -1491,6 +1491,25 @@ describe("bad settings are refused by name", () => {
     );
   });
 
+  test("retention that could not keep one webhook is said with each webhook source refused", () => {
+    const sources = JSON.stringify({
+      gh: { scheme: "github", secretEnv: ["GH_NEW", "GH_NEW"] },
+      pay: { scheme: "stripe", secretEnv: "STRIPE_WEBHOOK_SECRET" },
+    });
+    const env = {
+      WAITER_WEBHOOKS_RETENTION: '{"maxBytes": 1000}',
+      WAITER_WEBHOOKS_SOURCES: sources,
+      GH_NEW: "new-webhook-secret",
+      STRIPE_WEBHOOK_SECRET: '"whsec_0123456789abcdef"',
+    };
+    expect(messageOf(() => load(env))).toMatch(
+      /^The settings are refused for 3 reasons, each said here: \(1\) invalid setting WAITER_WEBHOOKS_RETENTION: maxBytes \(1000\) is below .* \(2\) webhook source gh: secretEnv lists GH_NEW twice; .* \(3\) webhook source pay: STRIPE_WEBHOOK_SECRET /,
+    );
+    expect(messageOf(() => load({ ...env, WAITER_HTTP_REQUESTS_PER_MINUTE: "many" }))).toMatch(
+      / \(3\) webhook source gh: secretEnv lists GH_NEW twice; [^(]* \(4\) webhook source pay: STRIPE_WEBHOOK_SECRET /,
+    );
+  });
+
   test("a webhook source or a token refused leaves the next one's secret read: one unset is said with it", () => {
     const sources = JSON.stringify({
       gh: { scheme: "github", secretEnv: ["GH_NEW", "GH_NEW"] },
