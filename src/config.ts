@@ -436,7 +436,7 @@ function readConfig(
      */
     const refusedOnceRead = (refused: ReadonlyMap<string, unknown>): string[] => {
       const said: string[] = [];
-      let tokens: HttpConfig["tokens"] | undefined;
+      let tokens: SettingValues<typeof httpSettings>["tokens"] | undefined;
       const readWhole = (read: () => unknown) => {
         try {
           read();
@@ -451,7 +451,9 @@ function readConfig(
         const toolset = toolsets.find((t) => t.name === key);
         if (key === "http") {
           const names = toolsets.map((t) => t.name);
-          tokens = resolveHttp(values as SettingValues<typeof httpSettings>, reader, own, names).tokens;
+          const http = values as SettingValues<typeof httpSettings>;
+          tokens = http.tokens;
+          resolveHttp(http, reader, own, names);
         } else if (key === "database") {
           resolveDatabase(values as SettingValues<typeof databaseSettings>, reader, own);
         } else {
@@ -617,8 +619,8 @@ function readConfig(
   const databaseOrigin = (name: keyof typeof databaseSettings) => origin(`database.${name}`);
   const databaseRead = readOrRefused(() => resolveDatabase(databaseValues, secrets, databaseOrigin));
   // Once every secret is read: a token's may be any of them.
-  const tokens = httpRead?.unset ? undefined : httpRead?.value.tokens;
-  if (tokens) refusedRead.push(...tokensSharingSecrets(tokens, secrets.read, httpOrigin("tokens")));
+  const { tokens } = data.http as SettingValues<typeof httpSettings>;
+  refusedRead.push(...tokensSharingSecrets(tokens, secrets.read, httpOrigin("tokens")));
   const each = [...refusedRead, ...secrets.unset];
   if (each.length > 0) {
     if (each.length === 1) throw new ConfigError(each[0] as string);

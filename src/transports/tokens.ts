@@ -153,14 +153,21 @@ export function resolveHttp(
  * says, stops waiter, all said at once. Another token's: its holder would be taken for either, a
  * read token's for a write one's. Another system's (a webhook source's, an API key, a password):
  * that system knows it (a shop's admin shows its webhook secret), and whoever reads it there could
- * call waiter with the token's scope. `origin` is where the tokens are set.
+ * call waiter with the token's scope. `tokens` are as configured, each one's secret as it was read,
+ * so that one is said though another token was refused. `origin` is where the tokens are set.
  */
-export function tokensSharingSecrets(tokens: readonly Token[], read: readonly SecretRead[], origin: string): string[] {
+export function tokensSharingSecrets(
+  tokens: readonly Pick<Token, "name" | "secretEnv">[],
+  read: readonly SecretRead[],
+  origin: string,
+): string[] {
   const refused: string[] = [];
   /** The tokens already said with the token they share a secret with. */
   const twinned = new Set<string>();
   for (const token of tokens) {
-    const shared = read.find(({ secret, owner }) => secret === token.secret && owner !== tokenOwner(token.name));
+    const own = read.find(({ owner }) => owner === tokenOwner(token.name));
+    if (!own) continue;
+    const shared = read.find(({ secret, owner }) => secret === own.secret && owner !== own.owner);
     if (!shared || twinned.has(token.name)) continue;
     const twin = tokens.find((other) => tokenOwner(other.name) === shared.owner);
     if (twin) {

@@ -1527,6 +1527,34 @@ describe("bad settings are refused by name", () => {
     );
   });
 
+  test("a token holding a webhook source's secret is said though another token is refused or unset", () => {
+    const secret = "0123456789abcdef".repeat(4);
+    const env = {
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ shop: { scheme: "woocommerce", secretEnv: "WOO_WEBHOOK_SECRET" } }),
+      WOO_WEBHOOK_SECRET: secret,
+      AGENT_TOKEN: secret,
+    };
+    const agent = { name: "agent", secretEnv: "AGENT_TOKEN", scope: "write" };
+    const shared =
+      "http token agent: AGENT_TOKEN holds the secret of WAITER_WEBHOOKS_SOURCES at shop.secretEnv (WOO_WEBHOOK_SECRET)";
+    const misspelt = [{ name: "rates", secretEnv: "RATES_TOKEN", scope: "read", toolsets: ["curency"] }, agent];
+    expect(
+      messageOf(() => load({ ...env, WAITER_HTTP_TOKENS: JSON.stringify(misspelt), RATES_TOKEN: "f".repeat(64) })),
+    ).toMatch(
+      /^The settings are refused for 2 reasons, each said here: \(1\) invalid setting WAITER_HTTP_TOKENS at rates\.toolsets: no toolset is named "curency" .* \(2\) http token agent: AGENT_TOKEN holds the secret of WAITER_WEBHOOKS_SOURCES at shop\.secretEnv \(WOO_WEBHOOK_SECRET\)/,
+    );
+    const misspeltToo = {
+      ...env,
+      WAITER_HTTP_TOKENS: JSON.stringify(misspelt),
+      WAITER_WEBHOOKS_MAX_BODY_BYTES: "lots",
+    };
+    expect(messageOf(() => load(misspeltToo))).toMatch(shared);
+    const unset = [{ name: "rates", secretEnv: "RATES_TOKEN", scope: "read" }, agent];
+    expect(messageOf(() => load({ ...env, WAITER_HTTP_TOKENS: JSON.stringify(unset) }))).toMatch(
+      `The settings are refused for 2 reasons, each said here: (1) ${shared}`,
+    );
+  });
+
   test("an empty toolset list, a relative data directory and an empty --config are refused", () => {
     expect(() => load({ WAITER_TOOLSETS: "," })).toThrow(/WAITER_TOOLSETS: names no toolset/);
     expect(() => load({ WAITER_DATA_DIR: "state" })).toThrow(/WAITER_DATA_DIR: must be an absolute path/);
