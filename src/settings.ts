@@ -780,7 +780,8 @@ export class Secrets {
         refused.push(err);
       }
     });
-    if (refused.length > 1) throw new Refusals(refused.flatMap(refusalsOf));
+    // A variable listed twice (a rotation's copied line) is refused twice alike: it is said once.
+    if (refused.length > 1) throw new Refusals([...new Set(refused.flatMap(refusalsOf))]);
     if (refused[0] ?? unset) throw refused[0] ?? unset;
     return results;
   }

@@ -1527,6 +1527,13 @@ describe("bad settings are refused by name", () => {
     );
   });
 
+  test("a secret variable listed twice in a webhook source and refused for its form is said once", () => {
+    const sources = JSON.stringify({ gh: { scheme: "stripe", secretEnv: ["GH", "GH"] } });
+    expect(messageOf(() => load({ WAITER_WEBHOOKS_SOURCES: sources, GH: '"whsec_0123456789abcdef"' }))).toMatch(
+      /^webhook source gh: GH is in quotes, which are part of its value: .*write set "NAME=value"$/,
+    );
+  });
+
   test("a token holding a webhook source's secret is said though another token is refused or unset", () => {
     const secret = "0123456789abcdef".repeat(4);
     const env = {
