@@ -1952,6 +1952,10 @@ describe("cross rates", () => {
     expect(await refused("od 1. 3. do 5. 3. 2026")).toBe(
       'Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: od 1. 3. do 5. 3. 2026 begins with "od", Czech for "from", and is read without it: 1. 3. do 5. 3. 2026 is a range of days, 2026-03-01 to 2026-03-05: send one day of it, or ask currency_history for every fixing in it, from 2026-03-01 to 2026-03-05',
     );
+    // "včetně" after it is its last end's, not the start's "od": "od" alone is said.
+    expect(await refused("od 1. 3. do 5. 3. 2026 včetně")).toBe(
+      'Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: od 1. 3. do 5. 3. 2026 včetně begins with "od", Czech for "from", and is read without it: 1. 3. do 5. 3. 2026 včetně is a range of days, 2026-03-01 to 2026-03-05: send one day of it, or ask currency_history for every fixing in it, from 2026-03-01 to 2026-03-05',
+    );
     // "from" and German "vom" before one are said and left out too.
     for (const [date, word, meaning, rest] of [
       ["from 1 March to 5 March 2026", "from", 'English for "from"', "1 March to 5 March 2026"],

@@ -307,9 +307,11 @@ function notADate(
   const ago =
     countedBack(short) ?? lastWeekday(short) ?? sinceLastWeekday(short, ofMonth) ?? untilLastWeekday(short, ofMonth);
   if (ago) return ago;
-  // Czech says the day is included after the date: "do 5. 3. 2026 včetně", "od 2. 3. 2026 včetně".
+  // Czech says the day is included after the date: "do 5. 3. 2026 včetně", "od 2. 3. 2026 včetně"; after a range,
+  // its last end is ("od 1. 3. do 5. 3. 2026 včetně"), which the range's reading says.
+  const included = /^(do|od)\s+(.*\d.*?)\s+(včetně|vcetne)$/iu.exec(short);
   const [, preposition = "", afterIt = "", including = ""] =
-    /^(do|od)\s+(.*\d.*?)\s+(včetně|vcetne)$/iu.exec(short) ??
+    (included && !rangeGiven(included[2] ?? "") ? included : undefined) ??
     /^(up\s+to\s+and\s+including|bis\s+einschlie(?:ß|ss)lich|up\s+to|bis\s+zu[mr]?|\p{L}+\s+dem|\p{L}+)\s+(.*\d.*)$/iu.exec(
       short,
     ) ??
