@@ -1972,6 +1972,36 @@ describe("cross rates", () => {
     }
   });
 
+  test("a range across a new year, its year written after its last end only, begins in the year before", async () => {
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    for (const date of [
+      "20. 12. – 5. 1. 2026",
+      "20.12.–5.1.2026",
+      "20 December to 5 January 2026",
+      "Dec 20 – Jan 5, 2026",
+      "20. Dezember bis 5. Januar 2026",
+      "20. prosince do 5. ledna 2026",
+    ]) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} is a range of days, 2025-12-20 to 2026-01-05: send one day of it, or ask currency_history for every fixing in it, from 2025-12-20 to 2026-01-05`,
+      );
+    }
+    expect(await refused("20. 12. – 5. 1. 26")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 20. 12. – 5. 1. 26 is a range of days, 2025-12-20 to 2026-01-05 (its years read as 2025 and 2026): send one day of it, or ask currency_history for every fixing in it, from 2025-12-20 to 2026-01-05",
+    );
+    // Its first end after today in the last end's year would be refused as not yet published.
+    expect(await refused("od 20. 12. do 5. 1. 2026")).toBe(
+      'Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: od 20. 12. do 5. 1. 2026 begins with "od", Czech for "from", and is read without it: 20. 12. do 5. 1. 2026 is a range of days, 2025-12-20 to 2026-01-05: send one day of it, or ask currency_history for every fixing in it, from 2025-12-20 to 2026-01-05',
+    );
+    const range = { base: "EUR", symbols: ["CZK"], source: "cnb" };
+    expect(
+      text(await server.call("currency_history", { ...range, start: "20. 12. – 5. 1. 2026", end: "2026-01-05" })),
+    ).toBe(
+      "Invalid arguments for currency_history: start: must be a date as YYYY-MM-DD: 20. 12. – 5. 1. 2026 is a range of days: send 2025-12-20 as start and 2026-01-05 as end",
+    );
+  });
+
   test("a time stamp in another zone than Prague's, on another day there, is told both dates", async () => {
     setClock("2026-12-01T08:00:00Z"); // after every stamp here: none is of a day still to come
     const refused = async (date: string) =>

@@ -354,8 +354,7 @@ function notADate(
   const weekday = leadingWeekday(short);
   const timed = withTime(weekday?.rest ?? short);
   const text = timed?.date ?? weekday?.rest ?? short;
-  const rangeOf = (written: string) =>
-    rangeGiven(written)?.map((side) => sendOf(side, ahead, ofMonth, insteadOfLater)) ?? [];
+  const rangeOf = (written: string) => rangeEnds(written, ahead, ofMonth, insteadOfLater);
   // Read whole first, lest the time and zone of its last end be taken for the whole range's, or the text after
   // a first end's time for its zone (2026-03-01T23:30Z/2026-03-05).
   const whole = rangeOf(weekday?.rest ?? short);
@@ -583,7 +582,7 @@ function yearsRead(ends: ({ year?: number } | undefined)[]): string {
  * its days after today are not published yet, and what to send: its days up to today, where it has begun.
  */
 function pastToday(ranged: string, ofMonth: MonthDay, insteadOfLater: () => string): string | undefined {
-  const ends = rangeGiven(ranged)?.map((side) => sendOf(side, () => undefined, ofMonth, insteadOfLater)) ?? [];
+  const ends = rangeEnds(ranged, () => undefined, ofMonth, insteadOfLater);
   if (ends.length === 0 || !ends.every(Boolean)) return undefined;
   const [from = "", to = ""] = ends.map((end) => end?.date).sort();
   // Time stamps' ends may be other days in Prague: which is booked, only the user knows, so both are named.
@@ -834,7 +833,7 @@ function untilLastWeekday(text: string, ofMonth: MonthDay): string | undefined {
  * 1. 3. bis einschließlich 5. 3. 2026, 1. 3. do 5. 3. 2026 včetně); a first end of a day alone takes its month and year
  * from the last (1. of 1.–5. 3. 2026 is 1. 3. 2026, 1 of 1–5 March 2026 1 March 2026).
  */
-function rangeGiven(written: string): [string, string] | undefined {
+function rangeGiven(written: string): [string, string, string?] | undefined {
   // Czech says the last end is included after it: 1. 3. do 5. 3. 2026 včetně.
   const text = written.replace(/\s+(?:včetně|vcetne)$/iu, "");
   const [, isoFrom, isoTo] = /^(\d{4}-\d{2}-\d{2}(?:T[^/]+)?)\/(\d{4}-\d{2}-\d{2}(?:T[^/]+)?)$/.exec(text) ?? [];
@@ -856,9 +855,30 @@ function rangeGiven(written: string): [string, string] | undefined {
   if (month && lastDay) return [`${month} ${firstDay}, ${yearAfter}`, `${month} ${lastDay}, ${yearAfter}`];
   // A first end without a year has the last's: 1. 3. – 5. 3. 2026, 1.3.–5.3.2026, 1 March to 5 March 2026, and
   // of two digits, as a date's alone (1. 3. 26) is read, 1. 3. bis 5. 3. 26.
+  // Where it then falls after the last, the range crosses a new year: 20. 12. – 5. 1. 2026 begins in 2025.
   const [, year] = /[\s.](\d{4})$/.exec(to) ?? /\d{1,2}\.\s?\d{1,2}\.\s?(\d{2})$/.exec(to) ?? [];
   const fromYear = /\d{4}/.test(from) || /\d{1,2}\.\s?\d{1,2}\.\s?\d{2}$/.test(from);
-  return [year && !fromYear ? `${from} ${year}` : from, to];
+  if (!year || fromYear) return [from, to];
+  const yearBefore = String((Number(year) + 10 ** year.length - 1) % 10 ** year.length).padStart(year.length, "0");
+  return [`${from} ${year}`, to, `${from} ${yearBefore}`];
+}
+
+/**
+ * The ends of a range sent as one date, each as `sendOf` reads it with `ahead`; a first end given the last's year
+ * that falls after the last, as read whether begun or not, is in the year before.
+ */
+function rangeEnds(
+  written: string,
+  ahead: (date: string) => string | undefined,
+  ofMonth: MonthDay,
+  insteadOfLater: () => string,
+): ReturnType<typeof sendOf>[] {
+  const [from, to, inYearBefore] = rangeGiven(written) ?? [];
+  if (from === undefined || to === undefined) return [];
+  const dateOf = (side: string) => sendOf(side, () => undefined, ofMonth, insteadOfLater)?.date;
+  const last = inYearBefore && dateOf(to);
+  const first = last && (dateOf(from) ?? "") > last ? inYearBefore : from;
+  return [first, to].map((side) => sendOf(side, ahead, ofMonth, insteadOfLater));
 }
 
 /**
