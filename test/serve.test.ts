@@ -3411,8 +3411,12 @@ describe("resumption", () => {
       setClock(clock.now() + 60_000);
       await add("while-down-then-live");
       const second = await start();
-      // Sent the catch-up, then an event live, on a stream opened without Last-Event-ID.
-      const live = readStream(`${second.url}/mcp`, stream, (events) => updates(events) > 1);
+      // Sent the catch-up, then an event live, on a stream opened without Last-Event-ID, read until
+      // the live event's list change (held to the end of the take-up's burst window) is in too: one
+      // still to come would be sent live to the stream opened last, not kept in the replay.
+      const listChanges = (events: { data: string }[]) =>
+        events.filter((e) => e.data.includes("notifications/resources/list_changed")).length;
+      const live = readStream(`${second.url}/mcp`, stream, (events) => updates(events) > 1 && listChanges(events) > 1);
       await expect.poll(() => second.sessions.streams()).toBe(1);
       await add("heard-live-after-catch-up");
       const read = await live;
